@@ -1,0 +1,64 @@
+/* The context: configuration, storage, password hashing and events in one handle.
+ * Internally synchronised: one context may be shared by any number of threads. */
+#ifndef AUTHKIT_CONTEXT_H
+#define AUTHKIT_CONTEXT_H
+
+#include "common.h"
+#include "status.h"
+
+AUTHKIT_BEGIN_DECLS
+
+typedef struct authkit_ctx authkit_ctx;
+
+/* Options of authkit_open(). Fill with authkit_options_init(), then change what you need.
+ * Strings are copied by authkit_open(); the struct may be discarded after it returns. */
+typedef struct authkit_options {
+    /* Size of this struct, set by authkit_options_init(); lets the struct grow. */
+    size_t size;
+    /* "sqlite:///abs/path.db", "sqlite://./relative.db" or "sqlite::memory:".
+     * Default "sqlite://./authkit.db". */
+    const char *database_url;
+    /* Required, at least 32 characters. Signs stateless tokens. Never logged. */
+    const char *session_secret;
+    /* Lifetime of a session, in minutes (1..525600). Default 30. */
+    int session_timeout_minutes;
+    /* true: sessions are rows in the store (revocable one by one). false: stateless HS256
+     * tokens signed with session_secret. Default true. */
+    bool enable_session_storage;
+    /* Shortest password accepted when one is set, in characters (1..72). Default 8. */
+    int password_min_length;
+    /* bcrypt cost for new hashes (4..31). Default 12. */
+    int bcrypt_cost;
+    /* Interval of the background thread that deletes expired sessions, in milliseconds;
+     * 0 starts no thread. Default 600000 (10 minutes). */
+    int cleanup_interval_ms;
+    /* Rows deleted per transaction by cleanup (1..100000). Default 1000. */
+    int cleanup_batch_size;
+    /* Clock, for tests; NULL means the system's real-time clock. */
+    authkit_clock_fn clock;
+    void *clock_arg;
+} authkit_options;
+
+/* Fills `opts` with the defaults above (session_secret NULL). */
+AUTHKIT_EXTERN void authkit_options_init(authkit_options *opts);
+
+/* Opens a context: checks the options, opens the store and brings its schema up to date
+ * (numbered migrations), and starts the cleanup thread if configured.
+ * On success writes the new handle to `*out`; on failure writes NULL and returns
+ * AUTHKIT_CONFIG (bad option; err->field names it), AUTHKIT_STORE (the database could not
+ * be opened or migrated; err->message gives the path and the database's reason),
+ * AUTHKIT_NOMEM or AUTHKIT_INVALID_ARGUMENT (NULL `opts` or `out`).
+ * Close with authkit_close(). */
+AUTHKIT_EXTERN authkit_status authkit_open(const authkit_options *opts, authkit_ctx **out,
+                                           authkit_error *err);
+
+/* Stops the cleanup thread, closes the store and frees the context. NULL is ignored.
+ * No other thread may use the context during or after this call. */
+AUTHKIT_EXTERN void authkit_close(authkit_ctx *ctx);
+
+/* The context's current time (its clock), in microseconds since the epoch. */
+AUTHKIT_EXTERN authkit_time authkit_now(const authkit_ctx *ctx);
+
+AUTHKIT_END_DECLS
+
+#endif

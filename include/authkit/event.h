@@ -1,0 +1,81 @@
+/* Events: callbacks told about logins, logouts, expiries and user changes.
+ * Subscribing and unsubscribing are safe from any thread. */
+#ifndef AUTHKIT_EVENT_H
+#define AUTHKIT_EVENT_H
+
+#include "common.h"
+#include "context.h"
+#include "status.h"
+
+AUTHKIT_BEGIN_DECLS
+
+#define AUTHKIT_EVENT_MAP(XX)                                                                      \
+    XX(USER_CREATED, "user_created")                                                               \
+    XX(USER_UPDATED, "user_updated")                                                               \
+    XX(USER_DELETED, "user_deleted")                                                               \
+    XX(USER_LOGGED_IN, "user_logged_in")                                                           \
+    XX(LOGIN_FAILED, "login_failed")                                                               \
+    XX(USER_LOGGED_OUT, "user_logged_out")                                                         \
+    XX(SESSION_EXPIRED, "session_expired")                                                         \
+    XX(SESSIONS_REVOKED, "sessions_revoked")                                                       \
+    XX(PASSWORD_CHANGED, "password_changed")
+
+typedef enum authkit_event_type {
+    AUTHKIT_EVENT_ALL = 0, /* subscribe to every type */
+#define AUTHKIT_EVENT_ENUM(name, text) AUTHKIT_EVENT_##name,
+    AUTHKIT_EVENT_MAP(AUTHKIT_EVENT_ENUM)
+#undef AUTHKIT_EVENT_ENUM
+        AUTHKIT_EVENT_COUNT_ /* not a type */
+} authkit_event_type;
+
+/* "user_logged_in", ...; static text, never NULL. */
+AUTHKIT_EXTERN const char *authkit_event_name(authkit_event_type type);
+
+/* An event, valid only during the callback (copy what you keep). Fields that a type does
+ * not carry are NULL or 0. No event ever carries a password, a token or a hash.
+ *   user_created      user_id, email, username
+ *   user_updated      user_id, fields_changed (AUTHKIT_FIELD_* bits)
+ *   user_deleted      user_id
+ *   user_logged_in    user_id, session_id, ip
+ *   login_failed      login (the name given, possibly not a user), ip
+ *   user_logged_out   user_id, session_id (the same id as at login)
+ *   session_expired   user_id, session_id, expired_at
+ *   sessions_revoked  user_id, count
+ *   password_changed  user_id, count (sessions ended) */
+typedef struct authkit_event {
+    authkit_event_type type;
+    authkit_time timestamp;
+    const char *user_id;
+    const char *session_id;
+    const char *email;
+    const char *username;
+    const char *login;
+    const char *ip;
+    authkit_time expired_at;
+    unsigned fields_changed;
+    size_t count;
+} authkit_event;
+
+/* Called synchronously on the thread that made the change, after it is committed, in
+ * subscription order. A non-zero return is counted as a failure and otherwise ignored:
+ * it never fails the operation. The callback may call the library (but must not close the
+ * context). */
+typedef int (*authkit_event_fn)(const authkit_event *event, void *arg);
+
+/* Subscribes `fn` to `type` (or AUTHKIT_EVENT_ALL). `*id` (may be NULL) gets a handle for
+ * authkit_event_unsubscribe(). AUTHKIT_OK, AUTHKIT_INVALID_ARGUMENT, AUTHKIT_NOMEM. */
+AUTHKIT_EXTERN authkit_status authkit_event_subscribe(authkit_ctx *ctx, authkit_event_type type,
+                                                      authkit_event_fn fn, void *arg,
+                                                      uint64_t *id);
+
+/* Removes a subscription; AUTHKIT_NOT_FOUND if there is none with that id. After it
+ * returns, the callback is not called again (except by deliveries already running on
+ * other threads). */
+AUTHKIT_EXTERN authkit_status authkit_event_unsubscribe(authkit_ctx *ctx, uint64_t id);
+
+/* Number of callback failures (non-zero returns) since open. */
+AUTHKIT_EXTERN uint64_t authkit_event_failures(authkit_ctx *ctx);
+
+AUTHKIT_END_DECLS
+
+#endif

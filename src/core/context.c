@@ -1,0 +1,183 @@
+#include "core/ctx.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/error.h"
+#include "password/bcrypt.h"
+
+#define SECRET_MIN_CHARS 32
+
+void authkit_options_init(authkit_options *opts) {
+    if (!opts)
+        return;
+    *opts = (authkit_options){
+        .size = sizeof *opts,
+        .database_url = "sqlite://./authkit.db",
+        .session_secret = NULL,
+        .session_timeout_minutes = 30,
+        .enable_session_storage = true,
+        .password_min_length = 8,
+        .bcrypt_cost = AUTHKIT_BCRYPT_COST_DEFAULT,
+        .cleanup_interval_ms = 600000,
+        .cleanup_batch_size = 1000,
+    };
+}
+
+bool authkit__ctx_ok(const authkit_ctx *ctx) {
+    return ctx && ctx->magic == AUTHKIT_CTX_MAGIC;
+}
+
+static authkit_time system_clock(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (authkit_time)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+authkit_time authkit_now(const authkit_ctx *ctx) {
+    if (authkit__ctx_ok(ctx) && ctx->opts.clock)
+        return ctx->opts.clock(ctx->opts.clock_arg);
+    return system_clock();
+}
+
+void authkit__publish(authkit_ctx *ctx, authkit_event *ev) {
+    authkit__bus_publish(&ctx->bus, ev, authkit_now(ctx));
+}
+
+static authkit_status check_range(authkit_error *err, const char *field, int value, int lo,
+                                  int hi) {
+    if (value < lo || value > hi)
+        return authkit__fail(err, AUTHKIT_CONFIG, field, "%s must be between %d and %d (got %d)",
+                             field, lo, hi, value);
+    return AUTHKIT_OK;
+}
+
+static authkit_status check_options(const authkit_options *o, authkit_error *err) {
+    if (o->size != sizeof *o)
+        return authkit__fail(err, AUTHKIT_CONFIG, "size",
+                             "options were not filled by authkit_options_init()");
+    if (!o->session_secret || strlen(o->session_secret) < SECRET_MIN_CHARS)
+        return authkit__fail(err, AUTHKIT_CONFIG, "session_secret",
+                             "session_secret must be at least %d characters", SECRET_MIN_CHARS);
+    if (!o->database_url || !*o->database_url)
+        return authkit__fail(err, AUTHKIT_CONFIG, "database_url", "database_url is required");
+    authkit_status st;
+    if ((st = check_range(err, "session_timeout_minutes", o->session_timeout_minutes, 1,
+                          525600)) ||
+        (st = check_range(err, "password_min_length", o->password_min_length, 1,
+                          AUTHKIT_PASSWORD_MAX_BYTES)) ||
+        (st = check_range(err, "bcrypt_cost", o->bcrypt_cost, AUTHKIT_BCRYPT_COST_MIN,
+                          AUTHKIT_BCRYPT_COST_MAX)) ||
+        (st = check_range(err, "cleanup_interval_ms", o->cleanup_interval_ms, 0, 86400000)) ||
+        (st = check_range(err, "cleanup_batch_size", o->cleanup_batch_size, 1, 100000)))
+        return st;
+    return AUTHKIT_OK;
+}
+
+/* Picks the adapter from the URL scheme; `*location` is what follows it. */
+static authkit_status select_store(const char *url, const struct authkit_store_ops **ops,
+                                   const char **location, authkit_error *err) {
+    static const char sqlite_scheme[] = "sqlite://";
+    if (strcmp(url, "sqlite::memory:") == 0) {
+        *ops = &authkit__store_sqlite;
+        *location = ":memory:";
+        return AUTHKIT_OK;
+    }
+    if (strncmp(url, sqlite_scheme, sizeof sqlite_scheme - 1) == 0 &&
+        url[sizeof sqlite_scheme - 1]) {
+        *ops = &authkit__store_sqlite;
+        *location = url + sizeof sqlite_scheme - 1;
+        return AUTHKIT_OK;
+    }
+    return authkit__fail(err, AUTHKIT_CONFIG, "database_url",
+                         "database_url must start with sqlite:// (e.g. sqlite://./authkit.db)");
+}
+
+static char *secret_dup(const char *s, size_t len) {
+    char *copy = sodium_malloc(len + 1);
+    if (copy)
+        memcpy(copy, s, len + 1);
+    return copy;
+}
+
+authkit_status authkit_open(const authkit_options *opts, authkit_ctx **out, authkit_error *err) {
+    if (out)
+        *out = NULL;
+    if (!opts || !out)
+        return authkit__fail(err, AUTHKIT_INVALID_ARGUMENT, NULL, NULL);
+    authkit_status st = check_options(opts, err);
+    if (st != AUTHKIT_OK)
+        return st;
+    if (sodium_init() < 0)
+        return authkit__fail(err, AUTHKIT_CRYPTO, NULL, "libsodium could not be initialised");
+
+    const struct authkit_store_ops *ops = NULL;
+    const char *location = NULL;
+    if ((st = select_store(opts->database_url, &ops, &location, err)) != AUTHKIT_OK)
+        return st;
+
+    authkit_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx)
+        return authkit__fail(err, AUTHKIT_NOMEM, NULL, NULL);
+    ctx->opts = *opts;
+    ctx->secret_len = strlen(opts->session_secret);
+    ctx->database_url = strdup(opts->database_url);
+    /* sodium_malloc: guarded pages, never swapped, wiped on free. */
+    ctx->secret = secret_dup(opts->session_secret, ctx->secret_len);
+    ctx->opts.database_url = ctx->database_url;
+    ctx->opts.session_secret = ctx->secret;
+    ctx->magic = AUTHKIT_CTX_MAGIC;
+    if (!ctx->database_url || !ctx->secret) {
+        st = authkit__fail(err, AUTHKIT_NOMEM, NULL, NULL);
+        goto fail_alloc;
+    }
+    if ((st = authkit__bcrypt_dummy_hash(opts->bcrypt_cost, ctx->dummy_hash)) != AUTHKIT_OK) {
+        authkit__fail(err, st, NULL, "could not prepare the bcrypt dummy hash");
+        goto fail_alloc;
+    }
+    if ((st = authkit__bus_init(&ctx->bus)) != AUTHKIT_OK) {
+        authkit__fail(err, st, NULL, NULL);
+        goto fail_alloc;
+    }
+    if ((st = authkit__roles_init(&ctx->roles)) != AUTHKIT_OK) {
+        authkit__fail(err, st, NULL, NULL);
+        goto fail_bus;
+    }
+    if ((st = ops->open(location, &ctx->store_state, err)) != AUTHKIT_OK)
+        goto fail_roles;
+    ctx->store = ops;
+    if ((st = authkit__cleanup_start(ctx)) != AUTHKIT_OK) {
+        authkit__fail(err, st, NULL, "could not start the cleanup thread");
+        goto fail_store;
+    }
+    *out = ctx;
+    return authkit__ok(err);
+
+fail_store:
+    ops->close(ctx->store_state);
+fail_roles:
+    authkit__roles_destroy(&ctx->roles);
+fail_bus:
+    authkit__bus_destroy(&ctx->bus);
+fail_alloc:
+    free(ctx->database_url);
+    sodium_free(ctx->secret);
+    ctx->magic = 0;
+    free(ctx);
+    return st;
+}
+
+void authkit_close(authkit_ctx *ctx) {
+    if (!authkit__ctx_ok(ctx))
+        return;
+    authkit__cleanup_stop(ctx);
+    ctx->store->close(ctx->store_state);
+    authkit__roles_destroy(&ctx->roles);
+    authkit__bus_destroy(&ctx->bus);
+    free(ctx->database_url);
+    sodium_free(ctx->secret);
+    ctx->magic = 0;
+    free(ctx);
+}

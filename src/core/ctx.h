@@ -1,0 +1,49 @@
+/* The context's insides, shared by the components (never by users of the library). */
+#ifndef AUTHKIT_CORE_CTX_H
+#define AUTHKIT_CORE_CTX_H
+
+#include <pthread.h>
+
+#include "authkit/context.h"
+#include "authkit/password.h"
+#include "event/bus.h"
+#include "store/store.h"
+#include "user/roles.h"
+
+#define AUTHKIT_CTX_MAGIC 0x61757468u /* "auth" */
+
+struct authkit__cleanup {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    bool running;
+    bool stop;
+};
+
+struct authkit_ctx {
+    uint32_t magic;
+    authkit_options opts; /* strings point to the copies below */
+    char *database_url;
+    char *secret;
+    size_t secret_len;
+    const struct authkit_store_ops *store;
+    void *store_state;
+    /* A hash-shaped string of the configured cost: failed logins verify against it so
+     * that every failure costs one bcrypt (see authkit_authenticate). */
+    char dummy_hash[AUTHKIT_HASH_SIZE];
+    struct authkit__bus bus;
+    struct authkit__roles roles;
+    struct authkit__cleanup cleanup;
+};
+
+/* true when `ctx` is an open context (not NULL, magic intact). */
+bool authkit__ctx_ok(const authkit_ctx *ctx);
+
+/* Publishes `ev` with the context's clock as timestamp. */
+void authkit__publish(authkit_ctx *ctx, authkit_event *ev);
+
+/* Starts / stops the background cleanup thread (src/session/cleanup.c). */
+authkit_status authkit__cleanup_start(authkit_ctx *ctx);
+void authkit__cleanup_stop(authkit_ctx *ctx);
+
+#endif

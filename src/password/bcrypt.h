@@ -1,0 +1,32 @@
+/* Internal bcrypt helpers beside the public authkit/password.h. */
+#ifndef AUTHKIT_PASSWORD_BCRYPT_H
+#define AUTHKIT_PASSWORD_BCRYPT_H
+
+#include "authkit/password.h"
+
+/* Runs the bcrypt primitive: crypt_rn(password, setting) with no password policy (bytes
+ * past 72 are ignored by bcrypt itself; the password must not contain NUL). Writes the
+ * 60-character result to `out`. AUTHKIT_OK, AUTHKIT_INVALID_HASH (libxcrypt refused the
+ * setting), AUTHKIT_NOMEM, AUTHKIT_INVALID_ARGUMENT. Used by the known-answer tests and by
+ * the public functions. */
+authkit_status authkit__bcrypt_crypt(const char *password, size_t len, const char *setting,
+                                     char out[AUTHKIT_HASH_SIZE]);
+
+/* true when `hash` is a string this library verifies: "$2a$", "$2b$" or "$2y$", a
+ * two-digit cost in 4..31, then 53 characters of the bcrypt alphabet (60 in all), and
+ * the salt's last character carries no stray bits. */
+bool authkit__bcrypt_hash_acceptable(const char *hash);
+
+/* The cost of an acceptable hash, or -1. */
+int authkit__bcrypt_cost(const char *hash);
+
+/* Writes a hash-shaped string of the given cost with a random salt and a random
+ * checksum: verifying any password against it costs exactly one bcrypt at that cost and
+ * never matches (in practice: 2^-184). Used to equalise the time of failed logins. */
+authkit_status authkit__bcrypt_dummy_hash(int cost, char out[AUTHKIT_HASH_SIZE]);
+
+/* Number of bcrypt computations run by this process so far (every crypt_rn call). Lets
+ * tests prove that each failed login path does the same work. */
+uint64_t authkit__bcrypt_runs(void);
+
+#endif

@@ -1,0 +1,84 @@
+/* Internals of the SQLite adapter: the connection pool, the per-connection statement
+ * cache, transactions and the schema. Only src/store/sqlite/ (and its tests) include this:
+ * adapters are the only code that sees sqlite3.h.
+ *
+ * Threading: a pool may be used from any number of threads at once; a connection taken
+ * from it belongs to one thread until it is given back (SQLite's "multi-thread" mode). */
+#ifndef AUTHKIT_STORE_SQLITE_INTERNAL_H
+#define AUTHKIT_STORE_SQLITE_INTERNAL_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+
+#include "authkit/status.h"
+
+/* The schema version the code migrates to (PRAGMA user_version). */
+#define AUTHKIT__SQLITE_SCHEMA_VERSION 1
+
+/* Slots in each connection's statement cache (see the statement enum of sqlite_store.c). */
+#define AUTHKIT__SQLITE_MAX_STMTS 32
+
+/* Milliseconds a statement waits for another connection's write lock before failing. */
+#define AUTHKIT__SQLITE_BUSY_TIMEOUT_MS 5000
+
+struct authkit__sqlite_conn {
+    sqlite3 *db;
+    struct authkit__sqlite_conn *next;             /* free list link while idle */
+    sqlite3_stmt *begin;                           /* BEGIN IMMEDIATE */
+    sqlite3_stmt *commit;                          /* COMMIT */
+    sqlite3_stmt *stmt[AUTHKIT__SQLITE_MAX_STMTS]; /* prepared lazily */
+};
+
+struct authkit__sqlite_pool {
+    /* Guards `idle`. For ":memory:" it is instead held for the whole of each operation,
+     * because every connection to ":memory:" would be a different, empty database: there
+     * is exactly one connection and operations take turns on it. */
+    pthread_mutex_t lock;
+    struct authkit__sqlite_conn *idle;
+    bool memory;
+    char path[]; /* the location as given */
+};
+
+/* Opens the pool's first connection, applies the connection settings and brings the
+ * schema up to date. AUTHKIT_OK and the pool in `*out`, or AUTHKIT_STORE with the path
+ * and SQLite's reason in err->message (unopenable path, directory, not a database,
+ * schema newer than this code), or AUTHKIT_NOMEM. */
+authkit_status authkit__sqlite_pool_open(const char *location, struct authkit__sqlite_pool **out,
+                                         authkit_error *err);
+
+/* Closes every connection and frees the pool. NULL is ignored. No connection may be out. */
+void authkit__sqlite_pool_close(struct authkit__sqlite_pool *pool);
+
+/* Takes a connection for the calling thread (an idle one, or a new one). Every successful
+ * acquire must be paired with a release. AUTHKIT_OK, AUTHKIT_STORE or AUTHKIT_NOMEM. */
+authkit_status authkit__sqlite_acquire(struct authkit__sqlite_pool *pool,
+                                       struct authkit__sqlite_conn **out, authkit_error *err);
+void authkit__sqlite_release(struct authkit__sqlite_pool *pool, struct authkit__sqlite_conn *conn);
+
+/* The cached statement in slot `index` of `conn`, prepared from `sql` on first use.
+ * Give it back with authkit__sqlite_reset(). AUTHKIT_OK or AUTHKIT_STORE. */
+authkit_status authkit__sqlite_stmt(struct authkit__sqlite_conn *conn, int index, const char *sql,
+                                    sqlite3_stmt **out, authkit_error *err);
+
+/* Makes a cached statement ready for its next use (and drops references to bound text). */
+void authkit__sqlite_reset(sqlite3_stmt *stmt);
+
+/* Fills `err` with AUTHKIT_STORE and "sqlite <what>: <SQLite's last message>". */
+authkit_status authkit__sqlite_fail(struct authkit__sqlite_conn *conn, authkit_error *err,
+                                    const char *what);
+
+/* BEGIN IMMEDIATE: takes the write lock up front, so a transaction that reads and then
+ * writes never fails half-way with SQLITE_BUSY_SNAPSHOT. */
+authkit_status authkit__sqlite_begin(struct authkit__sqlite_conn *conn, authkit_error *err);
+
+/* Commits when `status` is AUTHKIT_OK (rolling back if the commit fails), otherwise
+ * rolls back and leaves `err` as it is. Returns the final status. */
+authkit_status authkit__sqlite_end(struct authkit__sqlite_conn *conn, authkit_status status,
+                                   authkit_error *err);
+
+/* Brings the schema of `db` up to AUTHKIT__SQLITE_SCHEMA_VERSION, one transaction per
+ * migration. `path` is only for messages. AUTHKIT_OK or AUTHKIT_STORE. */
+authkit_status authkit__sqlite_migrate(sqlite3 *db, const char *path, authkit_error *err);
+
+#endif

@@ -1,0 +1,113 @@
+/* The storage port: one versioned table of functions that every adapter (SQLite,
+ * PostgreSQL) implements, so core code never includes a database header.
+ *
+ * Contract for every adapter:
+ * - Each function may be called from any thread at the same time as any other (the
+ *   adapter serialises or pools connections itself), except open and close.
+ * - Each function that changes several rows does so in one transaction: on failure
+ *   nothing is written.
+ * - "Not found" is AUTHKIT_NOT_FOUND; a unique-constraint violation is AUTHKIT_CONFLICT
+ *   with err->field naming "email" or "username"; anything else the database reports is
+ *   AUTHKIT_STORE with the database's message in err (never a secret: tokens reach the
+ *   store only as digests).
+ * - Emails arrive already normalised (trimmed, lower-case); usernames are compared
+ *   without regard to ASCII case. */
+#ifndef AUTHKIT_STORE_H
+#define AUTHKIT_STORE_H
+
+#include "authkit/password.h"
+#include "authkit/session.h"
+#include "authkit/status.h"
+#include "authkit/user.h"
+#include "core/encoding.h"
+
+#define AUTHKIT_STORE_OPS_VERSION 1
+
+/* A user row: the public fields plus what only the library may see. */
+struct authkit_store_user {
+    authkit_user user;
+    char password_hash[AUTHKIT_HASH_SIZE]; /* "" when the user has no password */
+    /* Stateless tokens issued before this instant are refused (logout-all, password). */
+    authkit_time sessions_valid_after;
+};
+
+/* A session row. The token itself is never stored, only its digest. */
+struct authkit_store_session {
+    authkit_session_info info;
+    uint8_t token_digest[AUTHKIT_DIGEST_BYTES];
+};
+
+enum authkit_user_key { AUTHKIT_USER_BY_ID, AUTHKIT_USER_BY_EMAIL, AUTHKIT_USER_BY_USERNAME };
+
+struct authkit_store_ops {
+    int version; /* AUTHKIT_STORE_OPS_VERSION */
+    const char *name;
+
+    /* `location` is the URL without its scheme ("./authkit.db", "/abs.db", ":memory:").
+     * Creates or migrates the schema. */
+    authkit_status (*open)(const char *location, void **state, authkit_error *err);
+    void (*close)(void *state);
+
+    /* Inserts a complete row (id, timestamps and all). CONFLICT on email or username. */
+    authkit_status (*user_insert)(void *state, const struct authkit_store_user *row,
+                                  authkit_error *err);
+    authkit_status (*user_get)(void *state, enum authkit_user_key key, const char *value,
+                               struct authkit_store_user *out, authkit_error *err);
+    /* Writes email, username, global_role, is_active and updated_at of row->user.id. If
+     * `end_sessions`, also deletes all of the user's sessions and sets
+     * sessions_valid_after to row->sessions_valid_after, in the same transaction; the
+     * number deleted goes to `*ended` (may be NULL). NOT_FOUND, CONFLICT. */
+    authkit_status (*user_update)(void *state, const struct authkit_store_user *row,
+                                  bool end_sessions, size_t *ended, authkit_error *err);
+    /* Sets the password hash ("" removes it), password_changed_at = updated_at =
+     * sessions_valid_after = now, and deletes all of the user's sessions, in one
+     * transaction; the number deleted goes to `*ended`. NOT_FOUND. */
+    authkit_status (*user_set_password)(void *state, const char *user_id, const char *hash,
+                                        authkit_time now, size_t *ended, authkit_error *err);
+    /* Replaces the hash only if it is still `old_hash` (a concurrent password change
+     * wins); touches no other column. OK also when nothing was replaced. */
+    authkit_status (*user_rehash)(void *state, const char *user_id, const char *old_hash,
+                                  const char *new_hash, authkit_error *err);
+    /* Deletes the user and its sessions. NOT_FOUND. */
+    authkit_status (*user_delete)(void *state, const char *user_id, authkit_error *err);
+    /* Oldest first (created_at, then id). */
+    authkit_status (*user_list)(void *state, size_t offset, authkit_user *out, size_t cap,
+                                size_t *n, authkit_error *err);
+    /* Case-insensitive literal substring of email or username; oldest first. */
+    authkit_status (*user_search)(void *state, const char *query, authkit_user *out,
+                                  size_t cap, size_t *n, authkit_error *err);
+    authkit_status (*user_count)(void *state, size_t *n, authkit_error *err);
+    /* Deletes all sessions of the user and sets sessions_valid_after = now, in one
+     * transaction. NOT_FOUND when there is no such user. */
+    authkit_status (*user_end_sessions)(void *state, const char *user_id, authkit_time now,
+                                        size_t *ended, authkit_error *err);
+
+    authkit_status (*session_insert)(void *state, const struct authkit_store_session *row,
+                                     authkit_error *err);
+    /* The session with this digest and its user, in one read. NOT_FOUND. */
+    authkit_status (*session_find)(void *state, const uint8_t digest[AUTHKIT_DIGEST_BYTES],
+                                   struct authkit_store_session *session,
+                                   struct authkit_store_user *user, authkit_error *err);
+    /* Deletes the session with this digest and returns the deleted row in `out` (may be
+     * NULL). NOT_FOUND if no row was deleted: of two concurrent callers, one gets OK. */
+    authkit_status (*session_delete)(void *state, const uint8_t digest[AUTHKIT_DIGEST_BYTES],
+                                     struct authkit_store_session *out, authkit_error *err);
+    /* Deletes session `session_id` only if it belongs to `user_id`. NOT_FOUND. */
+    authkit_status (*session_delete_id)(void *state, const char *user_id,
+                                        const char *session_id, authkit_error *err);
+    /* Live sessions (expires_at > now) of the user, newest first. */
+    authkit_status (*session_list)(void *state, const char *user_id, authkit_time now,
+                                   authkit_session_info *out, size_t cap, size_t *n,
+                                   authkit_error *err);
+    /* Deletes at most `batch` sessions with expires_at <= now in one transaction. */
+    authkit_status (*session_delete_expired)(void *state, authkit_time now, size_t batch,
+                                             size_t *deleted, authkit_error *err);
+    /* Live sessions (expires_at > now). */
+    authkit_status (*session_count)(void *state, authkit_time now, size_t *n,
+                                    authkit_error *err);
+};
+
+/* The SQLite adapter (src/store/sqlite/). */
+extern const struct authkit_store_ops authkit__store_sqlite;
+
+#endif

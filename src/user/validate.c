@@ -1,0 +1,48 @@
+#include "user/validate.h"
+
+#include <string.h>
+
+#include "authkit/password.h"
+#include "core/error.h"
+#include "user/roles.h"
+
+authkit_status authkit__username_check(const char *username, authkit_error *err) {
+    if (!username || !*username)
+        return authkit__fail(err, AUTHKIT_VALIDATION, "username", "Username is required");
+    size_t n = 0;
+    for (; username[n]; n++) {
+        char c = username[n];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '_'))
+            return authkit__fail(err, AUTHKIT_VALIDATION, "username",
+                                 "Username may contain only letters, digits and underscores");
+        if (n >= AUTHKIT_USERNAME_SIZE - 1)
+            break;
+    }
+    if (n < 3 || n > AUTHKIT_USERNAME_SIZE - 2)
+        return authkit__fail(err, AUTHKIT_VALIDATION, "username",
+                             "Username must be 3 to %d characters", AUTHKIT_USERNAME_SIZE - 1);
+    return AUTHKIT_OK;
+}
+
+authkit_status authkit__role_check(const char *role, authkit_error *err) {
+    if (!role || !authkit__role_name_valid(role))
+        return authkit__fail(err, AUTHKIT_VALIDATION, "global_role",
+                             "Role must be 1 to 50 characters of letters, digits, _ . : -");
+    return AUTHKIT_OK;
+}
+
+authkit_status authkit__password_policy(const char *password, size_t len, int min_chars,
+                                        authkit_error *err) {
+    authkit_status st = authkit_password_check_bytes(password, len);
+    if (st != AUTHKIT_OK)
+        return authkit__fail(err, st, "password", NULL);
+    /* Characters, not bytes: "é" counts once. Continuation bytes are 10xxxxxx. */
+    size_t chars = 0;
+    for (size_t i = 0; i < len; i++)
+        chars += ((unsigned char)password[i] & 0xc0) != 0x80;
+    if (chars < (size_t)min_chars)
+        return authkit__fail(err, AUTHKIT_VALIDATION, "password",
+                             "Password must be at least %d characters", min_chars);
+    return AUTHKIT_OK;
+}
