@@ -20,5 +20,8 @@ install(FILES ${PROJECT_BINARY_DIR}/authkitConfig.cmake
   ${PROJECT_BINARY_DIR}/authkitConfigVersion.cmake
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/authkit)
 
+# The .pc file finds its prefix relative to itself, so the install tree can be moved
+# (and `cmake --install --prefix` works).
+file(RELATIVE_PATH AUTHKIT_PC_TO_PREFIX /root/${CMAKE_INSTALL_LIBDIR}/pkgconfig /root)
 configure_file(packaging/authkit.pc.in ${PROJECT_BINARY_DIR}/authkit.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/authkit.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

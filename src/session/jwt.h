@@ -30,7 +30,8 @@ authkit_status authkit__jwt_sign(const uint8_t *key, size_t key_len,
  * numeric "iat"/"nbf" and string "sub"/"sid" (UUID text). Valid while now < exp and
  * nbf <= now (no leeway). Duplicate JSON keys are refused.
  * AUTHKIT_OK with the claims in `out`, or AUTHKIT_NOT_AUTHENTICATED (any failure). */
-authkit_status authkit__jwt_verify(const uint8_t *key, size_t key_len, const char *token,
-                                   authkit_time now, struct authkit__jwt_claims *out);
+AUTHKIT_NODISCARD authkit_status authkit__jwt_verify(const uint8_t *key, size_t key_len,
+                                                     const char *token, authkit_time now,
+                                                     struct authkit__jwt_claims *out);
 
 #endif

@@ -356,9 +356,9 @@ static authkit_status op_user_update(void *state, const struct authkit_store_use
     } else {
         s = authkit__sqlite_begin(c, err);
         if (s == AUTHKIT_OK) {
-            s = update_user_row(c, row, true, err);
+            s = delete_user_sessions(c, row->user.id, &n, err);
             if (s == AUTHKIT_OK)
-                s = delete_user_sessions(c, row->user.id, &n, err);
+                s = update_user_row(c, row, true, err);
             s = authkit__sqlite_end(c, s, err);
         }
     }
