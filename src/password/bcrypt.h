@@ -6,8 +6,9 @@
 
 /* Runs the bcrypt primitive: crypt_rn(password, setting) with no password policy (bytes
  * past 72 are ignored by bcrypt itself; the password must not contain NUL). Writes the
- * 60-character result to `out`. AUTHKIT_OK, AUTHKIT_INVALID_HASH (libxcrypt refused the
- * setting), AUTHKIT_NOMEM, AUTHKIT_INVALID_ARGUMENT. Used by the known-answer tests and by
+ * 60-character result to `out`. AUTHKIT_OK, AUTHKIT_INVALID_HASH (a setting that is not
+ * bcrypt's "$2", or one libxcrypt refuses), AUTHKIT_NOMEM, AUTHKIT_INVALID_ARGUMENT (NULL,
+ * or a password containing NUL). Used by the known-answer tests and by
  * the public functions. */
 authkit_status authkit__bcrypt_crypt(const char *password, size_t len, const char *setting,
                                      char out[AUTHKIT_HASH_SIZE]);
