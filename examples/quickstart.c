@@ -73,8 +73,8 @@ int main(void) {
 
     printf("3. log in as demo@example.com with a wrong password\n");
     authkit_login_result login;
-    authkit_status st = authkit_authenticate(ctx, "demo@example.com", "wrong-password", 14, NULL,
-                                             &login, &err);
+    authkit_status st =
+        authkit_authenticate(ctx, "demo@example.com", "wrong-password", 14, NULL, &login, &err);
     printf("   -> %s: %s\n", authkit_status_name(st), err.message);
 
     printf("4. log in as demo@example.com with the right password\n");

@@ -65,8 +65,7 @@ typedef int (*authkit_event_fn)(const authkit_event *event, void *arg);
 /* Subscribes `fn` to `type` (or AUTHKIT_EVENT_ALL). `*id` (may be NULL) gets a handle for
  * authkit_event_unsubscribe(). AUTHKIT_OK, AUTHKIT_INVALID_ARGUMENT, AUTHKIT_NOMEM. */
 AUTHKIT_EXTERN authkit_status authkit_event_subscribe(authkit_ctx *ctx, authkit_event_type type,
-                                                      authkit_event_fn fn, void *arg,
-                                                      uint64_t *id);
+                                                      authkit_event_fn fn, void *arg, uint64_t *id);
 
 /* Removes a subscription; AUTHKIT_NOT_FOUND if there is none with that id. After it
  * returns, the callback is not called again (except by deliveries already running on

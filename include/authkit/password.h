@@ -9,8 +9,8 @@
 
 AUTHKIT_BEGIN_DECLS
 
-#define AUTHKIT_BCRYPT_COST_MIN 4
-#define AUTHKIT_BCRYPT_COST_MAX 31
+#define AUTHKIT_BCRYPT_COST_MIN     4
+#define AUTHKIT_BCRYPT_COST_MAX     31
 #define AUTHKIT_BCRYPT_COST_DEFAULT 12
 /* A bcrypt hash string is 60 characters; the buffer holds its NUL too. */
 #define AUTHKIT_HASH_SIZE 61

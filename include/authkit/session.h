@@ -39,16 +39,14 @@ typedef struct authkit_login_result {
 AUTHKIT_EXTERN authkit_status authkit_authenticate(authkit_ctx *ctx, const char *login,
                                                    const char *password, size_t len,
                                                    const authkit_session_opts *opts,
-                                                   authkit_login_result *out,
-                                                   authkit_error *err);
+                                                   authkit_login_result *out, authkit_error *err);
 
 /* Creates a session for an existing, active user without a password (after another form
  * of authentication). Publishes nothing. AUTHKIT_OK, AUTHKIT_NOT_FOUND (unknown or
  * inactive user), AUTHKIT_STORE. */
 AUTHKIT_EXTERN authkit_status authkit_session_create(authkit_ctx *ctx, const char *user_id,
                                                      const authkit_session_opts *opts,
-                                                     authkit_login_result *out,
-                                                     authkit_error *err);
+                                                     authkit_login_result *out, authkit_error *err);
 
 /* A live session as listed; never holds the token. */
 typedef struct authkit_session_info {
@@ -74,8 +72,8 @@ AUTHKIT_EXTERN authkit_status authkit_session_validate(authkit_ctx *ctx, const c
 /* Ends the session of `token`. `*deleted` is true when a session was deleted (and
  * AUTHKIT_EVENT_USER_LOGGED_OUT published), false otherwise (unknown token, second
  * logout, stateless mode). AUTHKIT_OK or AUTHKIT_STORE. */
-AUTHKIT_EXTERN authkit_status authkit_logout(authkit_ctx *ctx, const char *token,
-                                             bool *deleted, authkit_error *err);
+AUTHKIT_EXTERN authkit_status authkit_logout(authkit_ctx *ctx, const char *token, bool *deleted,
+                                             authkit_error *err);
 
 /* Ends every session of the user; in stateless mode, refuses every token issued up to
  * now. `*revoked` gets the number of sessions deleted (0 in stateless mode). Publishes
@@ -87,14 +85,13 @@ AUTHKIT_EXTERN authkit_status authkit_logout_all(authkit_ctx *ctx, const char *u
  * (no such session of that user), AUTHKIT_UNSUPPORTED (stateless) or AUTHKIT_STORE.
  * Publishes AUTHKIT_EVENT_USER_LOGGED_OUT. */
 AUTHKIT_EXTERN authkit_status authkit_session_revoke(authkit_ctx *ctx, const char *user_id,
-                                                     const char *session_id,
-                                                     authkit_error *err);
+                                                     const char *session_id, authkit_error *err);
 
 /* Writes up to `cap` live sessions of the user, newest first, to `out`; the count to
  * `*n`. AUTHKIT_OK, AUTHKIT_UNSUPPORTED (stateless) or AUTHKIT_STORE. */
 AUTHKIT_EXTERN authkit_status authkit_session_list(authkit_ctx *ctx, const char *user_id,
-                                                   authkit_session_info *out, size_t cap,
-                                                   size_t *n, authkit_error *err);
+                                                   authkit_session_info *out, size_t cap, size_t *n,
+                                                   authkit_error *err);
 
 /* Deletes every session with expires_at <= now, in transactions of cleanup_batch_size
  * rows; `*deleted` gets the total. Publishes nothing (expiry events come from

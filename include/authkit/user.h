@@ -49,10 +49,8 @@ AUTHKIT_EXTERN authkit_status authkit_user_get_by_id(authkit_ctx *ctx, const cha
                                                      authkit_user *out, authkit_error *err);
 AUTHKIT_EXTERN authkit_status authkit_user_get_by_email(authkit_ctx *ctx, const char *email,
                                                         authkit_user *out, authkit_error *err);
-AUTHKIT_EXTERN authkit_status authkit_user_get_by_username(authkit_ctx *ctx,
-                                                           const char *username,
-                                                           authkit_user *out,
-                                                           authkit_error *err);
+AUTHKIT_EXTERN authkit_status authkit_user_get_by_username(authkit_ctx *ctx, const char *username,
+                                                           authkit_user *out, authkit_error *err);
 
 /* Partial update: NULL strings and set_is_active == false leave a field unchanged. */
 typedef struct authkit_user_update {
@@ -102,9 +100,8 @@ AUTHKIT_EXTERN authkit_status authkit_user_delete(authkit_ctx *ctx, const char *
 
 /* Writes up to `cap` users, oldest first, skipping `offset`, to `out`; the count to
  * `*n`. AUTHKIT_OK or AUTHKIT_STORE. */
-AUTHKIT_EXTERN authkit_status authkit_user_list(authkit_ctx *ctx, size_t offset,
-                                                authkit_user *out, size_t cap, size_t *n,
-                                                authkit_error *err);
+AUTHKIT_EXTERN authkit_status authkit_user_list(authkit_ctx *ctx, size_t offset, authkit_user *out,
+                                                size_t cap, size_t *n, authkit_error *err);
 
 /* Users whose email or username contains `query` (case-insensitive, literal: no
  * wildcards), oldest first, at most `cap`. AUTHKIT_OK or AUTHKIT_STORE. */
@@ -113,8 +110,7 @@ AUTHKIT_EXTERN authkit_status authkit_user_search(authkit_ctx *ctx, const char *
                                                   authkit_error *err);
 
 /* Total number of users. */
-AUTHKIT_EXTERN authkit_status authkit_user_count(authkit_ctx *ctx, size_t *n,
-                                                 authkit_error *err);
+AUTHKIT_EXTERN authkit_status authkit_user_count(authkit_ctx *ctx, size_t *n, authkit_error *err);
 
 /* Roles: named sets of permission strings, kept in the context (not stored).
  * Defining an existing role replaces its permissions. Names match exactly. */

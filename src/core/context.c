@@ -64,8 +64,7 @@ static authkit_status check_options(const authkit_options *o, authkit_error *err
     if (!o->database_url || !*o->database_url)
         return authkit__fail(err, AUTHKIT_CONFIG, "database_url", "database_url is required");
     authkit_status st;
-    if ((st = check_range(err, "session_timeout_minutes", o->session_timeout_minutes, 1,
-                          525600)) ||
+    if ((st = check_range(err, "session_timeout_minutes", o->session_timeout_minutes, 1, 525600)) ||
         (st = check_range(err, "password_min_length", o->password_min_length, 1,
                           AUTHKIT_PASSWORD_MAX_BYTES)) ||
         (st = check_range(err, "bcrypt_cost", o->bcrypt_cost, AUTHKIT_BCRYPT_COST_MIN,

@@ -39,8 +39,7 @@ bool authkit__uuid_valid(const char *s) {
     for (int i = 0; i < 36; i++) {
         char c = s[i];
         bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? c != '-'
-                 : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+        if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
             return false;
     }
     return s[36] == '\0';

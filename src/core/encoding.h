@@ -9,10 +9,10 @@
 #include "authkit/status.h"
 
 /* Characters needed for base64url without padding of `n` bytes, plus the NUL. */
-#define AUTHKIT_B64URL_SIZE(n) ((((n) * 4) + 2) / 3 + 1)
+#define AUTHKIT_B64URL_SIZE(n) ((((n)*4) + 2) / 3 + 1)
 
-#define AUTHKIT_TOKEN_BYTES 32
-#define AUTHKIT_TOKEN_CHARS 43 /* base64url of 32 bytes, no padding */
+#define AUTHKIT_TOKEN_BYTES  32
+#define AUTHKIT_TOKEN_CHARS  43 /* base64url of 32 bytes, no padding */
 #define AUTHKIT_DIGEST_BYTES 32
 
 /* base64url without padding. `out` must hold AUTHKIT_B64URL_SIZE(len) bytes. */

@@ -54,8 +54,8 @@ authkit_status authkit__email_normalize(const char *email, char out[AUTHKIT_EMAI
     if (len == 0)
         return authkit__fail(err, AUTHKIT_VALIDATION, "email", "Email is required");
     if (len > AUTHKIT_EMAIL_SIZE - 1)
-        return authkit__fail(err, AUTHKIT_VALIDATION, "email",
-                             "Email must be at most %d bytes", AUTHKIT_EMAIL_SIZE - 1);
+        return authkit__fail(err, AUTHKIT_VALIDATION, "email", "Email must be at most %d bytes",
+                             AUTHKIT_EMAIL_SIZE - 1);
     if (!authkit__utf8_valid(email, len))
         return authkit__fail(err, AUTHKIT_VALIDATION, "email", "Email is not valid UTF-8");
     size_t at = len, ats = 0;
@@ -77,4 +77,3 @@ authkit_status authkit__email_normalize(const char *email, char out[AUTHKIT_EMAI
     }
     return AUTHKIT_OK;
 }
-

@@ -19,10 +19,9 @@ void authkit__bus_destroy(struct authkit__bus *bus) {
     pthread_mutex_destroy(&bus->lock);
 }
 
-static const char *const event_names[] = {
-    [AUTHKIT_EVENT_ALL] = "all",
+static const char *const event_names[] = {[AUTHKIT_EVENT_ALL] = "all",
 #define EVENT_NAME(name, text) [AUTHKIT_EVENT_##name] = text,
-    AUTHKIT_EVENT_MAP(EVENT_NAME)
+                                          AUTHKIT_EVENT_MAP(EVENT_NAME)
 #undef EVENT_NAME
 };
 

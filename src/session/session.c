@@ -17,7 +17,7 @@
 
 /* Longest lifetime a caller may ask for: 400 days (browsers cap cookies there too). */
 #define MAX_LIFETIME_SECONDS (400LL * 86400)
-#define LOGIN_MAX_BYTES 254
+#define LOGIN_MAX_BYTES      254
 
 static const uint8_t *secret_key(const authkit_ctx *ctx) {
     return (const uint8_t *)ctx->secret;
@@ -128,10 +128,10 @@ authkit_status authkit_session_create(authkit_ctx *ctx, const char *user_id,
     if (!user_id || !out)
         return authkit__fail(err, AUTHKIT_INVALID_ARGUMENT, NULL, NULL);
     struct authkit_store_user row;
-    authkit_status st = authkit__uuid_valid(user_id)
-                            ? ctx->store->user_get(ctx->store_state, AUTHKIT_USER_BY_ID, user_id,
-                                                   &row, err)
-                            : AUTHKIT_NOT_FOUND;
+    authkit_status st =
+        authkit__uuid_valid(user_id)
+            ? ctx->store->user_get(ctx->store_state, AUTHKIT_USER_BY_ID, user_id, &row, err)
+            : AUTHKIT_NOT_FOUND;
     if (st == AUTHKIT_OK && !row.user.is_active)
         st = AUTHKIT_NOT_FOUND;
     if (st == AUTHKIT_NOT_FOUND)
@@ -255,13 +255,14 @@ authkit_status authkit_logout_all(authkit_ctx *ctx, const char *user_id, size_t 
         return st;
     if (revoked)
         *revoked = n;
-    authkit__publish(ctx, &(authkit_event){
-                              .type = AUTHKIT_EVENT_SESSIONS_REVOKED, .user_id = user_id, .count = n});
+    authkit__publish(
+        ctx,
+        &(authkit_event){.type = AUTHKIT_EVENT_SESSIONS_REVOKED, .user_id = user_id, .count = n});
     return authkit__ok(err);
 }
 
-authkit_status authkit_session_revoke(authkit_ctx *ctx, const char *user_id,
-                                      const char *session_id, authkit_error *err) {
+authkit_status authkit_session_revoke(authkit_ctx *ctx, const char *user_id, const char *session_id,
+                                      authkit_error *err) {
     CHECK_CTX(ctx);
     if (!ctx->opts.enable_session_storage)
         return authkit__fail(err, AUTHKIT_UNSUPPORTED, NULL,
@@ -269,8 +270,7 @@ authkit_status authkit_session_revoke(authkit_ctx *ctx, const char *user_id,
     if (!user_id || !session_id || !authkit__uuid_valid(user_id) ||
         !authkit__uuid_valid(session_id))
         return authkit__fail(err, AUTHKIT_NOT_FOUND, NULL, "Session not found");
-    authkit_status st =
-        ctx->store->session_delete_id(ctx->store_state, user_id, session_id, err);
+    authkit_status st = ctx->store->session_delete_id(ctx->store_state, user_id, session_id, err);
     if (st == AUTHKIT_NOT_FOUND)
         return authkit__fail(err, st, NULL, "Session not found");
     if (st != AUTHKIT_OK)
@@ -292,8 +292,8 @@ authkit_status authkit_session_list(authkit_ctx *ctx, const char *user_id,
         return authkit__fail(err, AUTHKIT_UNSUPPORTED, NULL, "No stored sessions to list");
     if (!authkit__uuid_valid(user_id))
         return authkit__ok(err);
-    return authkit__pass(err, ctx->store->session_list(ctx->store_state, user_id,
-                                                       authkit_now(ctx), out, cap, n, err));
+    return authkit__pass(err, ctx->store->session_list(ctx->store_state, user_id, authkit_now(ctx),
+                                                       out, cap, n, err));
 }
 
 authkit_status authkit_session_delete_expired(authkit_ctx *ctx, size_t *deleted,

@@ -74,8 +74,8 @@ struct authkit_store_ops {
     authkit_status (*user_list)(void *state, size_t offset, authkit_user *out, size_t cap,
                                 size_t *n, authkit_error *err);
     /* Case-insensitive literal substring of email or username; oldest first. */
-    authkit_status (*user_search)(void *state, const char *query, authkit_user *out,
-                                  size_t cap, size_t *n, authkit_error *err);
+    authkit_status (*user_search)(void *state, const char *query, authkit_user *out, size_t cap,
+                                  size_t *n, authkit_error *err);
     authkit_status (*user_count)(void *state, size_t *n, authkit_error *err);
     /* Deletes all sessions of the user and sets sessions_valid_after = now, in one
      * transaction. NOT_FOUND when there is no such user. */
@@ -93,8 +93,8 @@ struct authkit_store_ops {
     authkit_status (*session_delete)(void *state, const uint8_t digest[AUTHKIT_DIGEST_BYTES],
                                      struct authkit_store_session *out, authkit_error *err);
     /* Deletes session `session_id` only if it belongs to `user_id`. NOT_FOUND. */
-    authkit_status (*session_delete_id)(void *state, const char *user_id,
-                                        const char *session_id, authkit_error *err);
+    authkit_status (*session_delete_id)(void *state, const char *user_id, const char *session_id,
+                                        authkit_error *err);
     /* Live sessions (expires_at > now) of the user, newest first. */
     authkit_status (*session_list)(void *state, const char *user_id, authkit_time now,
                                    authkit_session_info *out, size_t cap, size_t *n,
@@ -103,8 +103,7 @@ struct authkit_store_ops {
     authkit_status (*session_delete_expired)(void *state, authkit_time now, size_t batch,
                                              size_t *deleted, authkit_error *err);
     /* Live sessions (expires_at > now). */
-    authkit_status (*session_count)(void *state, authkit_time now, size_t *n,
-                                    authkit_error *err);
+    authkit_status (*session_count)(void *state, authkit_time now, size_t *n, authkit_error *err);
 };
 
 /* The SQLite adapter (src/store/sqlite/). */

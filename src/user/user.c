@@ -45,8 +45,8 @@ authkit_status authkit_user_create(authkit_ctx *ctx, const authkit_user_new *in,
         return authkit__fail(err, AUTHKIT_INVALID_ARGUMENT, "password",
                              "password is NULL but password_len is not 0");
     if (in->password) {
-        if ((st = hash_new_password(ctx, in->password, in->password_len, row.password_hash,
-                                    err)) != AUTHKIT_OK)
+        if ((st = hash_new_password(ctx, in->password, in->password_len, row.password_hash, err)) !=
+            AUTHKIT_OK)
             return st;
     } else if (in->password_hash) {
         if (!authkit__bcrypt_hash_acceptable(in->password_hash))
@@ -193,8 +193,9 @@ authkit_status authkit_user_set_password(authkit_ctx *ctx, const char *id, const
         return authkit__fail(err, st, NULL, "User not found");
     if (st != AUTHKIT_OK)
         return st;
-    authkit__publish(ctx, &(authkit_event){
-                              .type = AUTHKIT_EVENT_PASSWORD_CHANGED, .user_id = id, .count = ended});
+    authkit__publish(
+        ctx,
+        &(authkit_event){.type = AUTHKIT_EVENT_PASSWORD_CHANGED, .user_id = id, .count = ended});
     return authkit__ok(err);
 }
 

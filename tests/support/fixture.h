@@ -77,7 +77,9 @@ static inline authkit_user fixture_user(struct fixture *f, const char *username,
     snprintf(email, sizeof email, "%s@example.com", username);
     authkit_user u;
     authkit_error err;
-    authkit_user_new in = {.email = email, .username = username, .password = password,
+    authkit_user_new in = {.email = email,
+                           .username = username,
+                           .password = password,
                            .password_len = password ? strlen(password) : 0};
     if (authkit_user_create(f->ctx, &in, &u, &err) != AUTHKIT_OK) {
         fprintf(stderr, "fixture_user(%s): %s\n", username, err.message);

@@ -180,9 +180,13 @@ static void test_tokens_hashed_at_rest(void) {
 static void test_validate_rejects(void) {
     char unknown[44];
     authkit__token_new(unknown);
-    const char *rows[] = {unknown, "", "abc", "not a token at all",
+    const char *rows[] = {unknown,
+                          "",
+                          "abc",
+                          "not a token at all",
                           "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
-                          "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "' OR 1=1 --"};
+                          "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+                          "' OR 1=1 --"};
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         authkit_user u;
         authkit_error err;
@@ -306,9 +310,9 @@ static void test_session_create_and_user_changes(void) {
     authkit_login_result r;
     CHECK_OK(authkit_session_create(f.ctx, frank.id, NULL, &r, NULL));
     CHECK(valid(r.token));
-    CHECK_STATUS(authkit_session_create(f.ctx, "00000000-0000-4000-8000-000000000000", NULL, &r,
-                                        NULL),
-                 AUTHKIT_NOT_FOUND);
+    CHECK_STATUS(
+        authkit_session_create(f.ctx, "00000000-0000-4000-8000-000000000000", NULL, &r, NULL),
+        AUTHKIT_NOT_FOUND);
     /* Deleting the user ends its sessions. */
     CHECK_OK(authkit_session_create(f.ctx, frank.id, NULL, &r, NULL));
     CHECK_OK(authkit_user_delete(f.ctx, frank.id, NULL));

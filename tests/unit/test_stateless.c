@@ -32,8 +32,8 @@ static bool valid(const char *token) {
 static authkit_login_result login(const char *name) {
     authkit_login_result r;
     authkit_error err;
-    CHECK_MSG(authkit_authenticate(f.ctx, name, PW, strlen(PW), NULL, &r, &err) == AUTHKIT_OK,
-              "%s", err.message);
+    CHECK_MSG(authkit_authenticate(f.ctx, name, PW, strlen(PW), NULL, &r, &err) == AUTHKIT_OK, "%s",
+              err.message);
     return r;
 }
 

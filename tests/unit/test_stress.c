@@ -7,8 +7,8 @@
 #include "fixture.h"
 
 #define THREADS 8
-#define ROUNDS 40
-#define PW "correct horse"
+#define ROUNDS  40
+#define PW      "correct horse"
 
 static struct fixture f;
 static atomic_int errors, logged_in, logged_out, expired;

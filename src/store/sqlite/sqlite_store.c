@@ -48,15 +48,18 @@ _Static_assert(ST_COUNT_ <= AUTHKIT__SQLITE_MAX_STMTS, "statement cache too smal
 
 /* Column lists shared by every query that reads a row, so read_user() and read_session()
  * can rely on the order. `p` is a table alias prefix ("" or "u."). */
+/* clang-format off */
 #define USER_COLS(p)                                                                               \
-    p "id, " p "email, " p "username, " p "global_role, " p "is_active, " p "password_hash, " p    \
-      "password_changed_at, " p "created_at, " p "updated_at, " p "sessions_valid_after"
-#define USER_NCOLS 10
+    p "id, " p "email, " p "username, " p "global_role, " p "is_active, "                          \
+    p "password_hash, " p "password_changed_at, " p "created_at, " p "updated_at, "                \
+    p "sessions_valid_after"
 #define SESSION_COLS(p)                                                                            \
-    p "id, " p "user_id, " p "token_hash, " p "created_at, " p "expires_at, " p "last_seen_at, " p \
-      "ip, " p "user_agent"
+    p "id, " p "user_id, " p "token_hash, " p "created_at, " p "expires_at, "                      \
+    p "last_seen_at, " p "ip, " p "user_agent"
 #define SESSION_NCOLS 8
+/* clang-format on */
 
+/* clang-format off: keep each statement readable as SQL. */
 static const char *const sql[ST_COUNT_] = {
     [ST_USER_INSERT] =
         "INSERT INTO users (" USER_COLS("") ") "
@@ -65,21 +68,24 @@ static const char *const sql[ST_COUNT_] = {
     [ST_USER_BY_EMAIL] = "SELECT " USER_COLS("") " FROM users WHERE email = ?1",
     /* The column's NOCASE collation makes this comparison (and its index) case-blind. */
     [ST_USER_BY_USERNAME] = "SELECT " USER_COLS("") " FROM users WHERE username = ?1",
-    [ST_USER_UPDATE] = "UPDATE users SET email = ?2, username = ?3, global_role = ?4, "
-                       "is_active = ?5, updated_at = ?6 WHERE id = ?1",
-    [ST_USER_UPDATE_END] = "UPDATE users SET email = ?2, username = ?3, global_role = ?4, "
-                           "is_active = ?5, updated_at = ?6, sessions_valid_after = ?7 "
-                           "WHERE id = ?1",
-    [ST_USER_SET_PASSWORD] = "UPDATE users SET password_hash = ?2, password_changed_at = ?3, "
-                             "updated_at = ?3, sessions_valid_after = ?3 WHERE id = ?1",
+    [ST_USER_UPDATE] =
+        "UPDATE users SET email = ?2, username = ?3, global_role = ?4, is_active = ?5, "
+        "updated_at = ?6 WHERE id = ?1",
+    [ST_USER_UPDATE_END] =
+        "UPDATE users SET email = ?2, username = ?3, global_role = ?4, is_active = ?5, "
+        "updated_at = ?6, sessions_valid_after = ?7 WHERE id = ?1",
+    [ST_USER_SET_PASSWORD] =
+        "UPDATE users SET password_hash = ?2, password_changed_at = ?3, updated_at = ?3, "
+        "sessions_valid_after = ?3 WHERE id = ?1",
+    /* The old hash in the WHERE makes it a compare-and-swap. */
     [ST_USER_REHASH] = "UPDATE users SET password_hash = ?3 WHERE id = ?1 AND password_hash = ?2",
     [ST_USER_DELETE] = "DELETE FROM users WHERE id = ?1",
-    [ST_USER_LIST] = "SELECT " USER_COLS("") " FROM users ORDER BY created_at, id "
-                                             "LIMIT ?1 OFFSET ?2",
-    [ST_USER_SEARCH] = "SELECT " USER_COLS("") " FROM users "
-                                               "WHERE email LIKE ?1 ESCAPE '\\' OR username LIKE "
-                                               "?1 ESCAPE '\\' "
-                                               "ORDER BY created_at, id LIMIT ?2",
+    [ST_USER_LIST] =
+        "SELECT " USER_COLS("") " FROM users ORDER BY created_at, id LIMIT ?1 OFFSET ?2",
+    [ST_USER_SEARCH] =
+        "SELECT " USER_COLS("") " FROM users "
+                                "WHERE email LIKE ?1 ESCAPE '\\' OR username LIKE ?1 ESCAPE '\\' "
+                                "ORDER BY created_at, id LIMIT ?2",
     [ST_USER_COUNT] = "SELECT count(*) FROM users",
     [ST_USER_VALID_AFTER] = "UPDATE users SET sessions_valid_after = ?2 WHERE id = ?1",
     [ST_USER_SESSIONS_DELETE] = "DELETE FROM auth_sessions WHERE user_id = ?1",
@@ -87,25 +93,25 @@ static const char *const sql[ST_COUNT_] = {
         "INSERT INTO auth_sessions (" SESSION_COLS("") ") "
                                                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     /* The hot path of every request: one step through the token_hash index. */
-    [ST_SESSION_FIND] = "SELECT " SESSION_COLS("s.") ", " USER_COLS("u.") " "
-                                                                          "FROM auth_sessions AS s "
-                                                                          "JOIN users AS u ON u.id "
-                                                                          "= s.user_id "
-                                                                          "WHERE s.token_hash = ?1",
+    [ST_SESSION_FIND] = "SELECT " SESSION_COLS("s.") ", " USER_COLS(
+        "u.") " "
+              "FROM auth_sessions AS s JOIN users AS u ON u.id = s.user_id "
+              "WHERE s.token_hash = ?1",
     /* RETURNING: the row comes from the delete itself, so of two concurrent deleters only
      * the one that really deleted it sees it. */
-    [ST_SESSION_DELETE] = "DELETE FROM auth_sessions WHERE token_hash = ?1 "
-                          "RETURNING " SESSION_COLS(""),
+    [ST_SESSION_DELETE] =
+        "DELETE FROM auth_sessions WHERE token_hash = ?1 RETURNING " SESSION_COLS(""),
     [ST_SESSION_DELETE_ID] = "DELETE FROM auth_sessions WHERE id = ?1 AND user_id = ?2",
     [ST_SESSION_LIST] = "SELECT " SESSION_COLS("") " FROM auth_sessions "
                                                    "WHERE user_id = ?1 AND expires_at > ?2 "
                                                    "ORDER BY created_at DESC, id DESC LIMIT ?3",
     /* Oldest first, through the expires_at index, at most ?2 rows per call. */
-    [ST_SESSION_DELETE_EXPIRED] = "DELETE FROM auth_sessions WHERE id IN (SELECT id FROM "
-                                  "auth_sessions WHERE expires_at <= ?1 ORDER BY expires_at "
-                                  "LIMIT ?2)",
+    [ST_SESSION_DELETE_EXPIRED] =
+        "DELETE FROM auth_sessions WHERE id IN (SELECT id FROM auth_sessions "
+        "WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2)",
     [ST_SESSION_COUNT] = "SELECT count(*) FROM auth_sessions WHERE expires_at > ?1",
 };
+/* clang-format on */
 
 /* ---- binding and reading ---------------------------------------------------------- */
 

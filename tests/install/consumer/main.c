@@ -21,7 +21,9 @@ int main(int argc, char **argv) {
         return 1;
     }
     const char *pw = "installed password";
-    authkit_user_new in = {.email = "i@example.com", .username = "installed", .password = pw,
+    authkit_user_new in = {.email = "i@example.com",
+                           .username = "installed",
+                           .password = pw,
                            .password_len = strlen(pw)};
     authkit_login_result r;
     authkit_user who;
