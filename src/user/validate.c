@@ -9,19 +9,17 @@
 authkit_status authkit__username_check(const char *username, authkit_error *err) {
     if (!username || !*username)
         return authkit__fail(err, AUTHKIT_VALIDATION, "username", "Username is required");
-    size_t n = 0;
-    for (; username[n]; n++) {
-        char c = username[n];
+    size_t n = strnlen(username, AUTHKIT_USERNAME_SIZE);
+    if (n < 3 || n > AUTHKIT_USERNAME_SIZE - 1)
+        return authkit__fail(err, AUTHKIT_VALIDATION, "username",
+                             "Username must be 3 to %d characters", AUTHKIT_USERNAME_SIZE - 1);
+    for (size_t i = 0; i < n; i++) {
+        char c = username[i];
         if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
               c == '_'))
             return authkit__fail(err, AUTHKIT_VALIDATION, "username",
                                  "Username may contain only letters, digits and underscores");
-        if (n >= AUTHKIT_USERNAME_SIZE - 1)
-            break;
     }
-    if (n < 3 || n > AUTHKIT_USERNAME_SIZE - 2)
-        return authkit__fail(err, AUTHKIT_VALIDATION, "username",
-                             "Username must be 3 to %d characters", AUTHKIT_USERNAME_SIZE - 1);
     return AUTHKIT_OK;
 }
 
