@@ -11,7 +11,12 @@
  *   AUTHKIT_STORE with the database's message in err (never a secret: tokens reach the
  *   store only as digests).
  * - Emails arrive already normalised (trimmed, lower-case); usernames are compared
- *   without regard to ASCII case. */
+ *   without regard to ASCII case.
+ * - A duplicate id or token digest is AUTHKIT_CONFLICT with err->field "id" or
+ *   "token_digest"; a session for a user that does not exist is AUTHKIT_NOT_FOUND with
+ *   err->field "user_id".
+ * - Output pointers documented "may be NULL" are optional; on a failed open `*state` is
+ *   NULL. */
 #ifndef AUTHKIT_STORE_H
 #define AUTHKIT_STORE_H
 
@@ -73,7 +78,8 @@ struct authkit_store_ops {
     /* Oldest first (created_at, then id). */
     authkit_status (*user_list)(void *state, size_t offset, authkit_user *out, size_t cap,
                                 size_t *n, authkit_error *err);
-    /* Case-insensitive literal substring of email or username; oldest first. */
+    /* Case-insensitive literal substring of email or username ("" matches everyone);
+     * oldest first. */
     authkit_status (*user_search)(void *state, const char *query, authkit_user *out, size_t cap,
                                   size_t *n, authkit_error *err);
     authkit_status (*user_count)(void *state, size_t *n, authkit_error *err);
@@ -84,7 +90,8 @@ struct authkit_store_ops {
 
     authkit_status (*session_insert)(void *state, const struct authkit_store_session *row,
                                      authkit_error *err);
-    /* The session with this digest and its user, in one read. NOT_FOUND. */
+    /* The session with this digest and its user, in one read, whether or not it has
+     * expired (the caller judges expiry). `session` and `user` may be NULL. NOT_FOUND. */
     authkit_status (*session_find)(void *state, const uint8_t digest[AUTHKIT_DIGEST_BYTES],
                                    struct authkit_store_session *session,
                                    struct authkit_store_user *user, authkit_error *err);

@@ -7,9 +7,11 @@
  *   spliced into SQL.
  * - Changes of several rows run between BEGIN IMMEDIATE and COMMIT, and roll back on any
  *   failure. A single statement is already its own transaction.
- * - Errors: AUTHKIT_NOT_FOUND and AUTHKIT_CONFLICT as the port says; a session for a user
- *   that does not exist is AUTHKIT_NOT_FOUND (field "user_id"); everything else is
- *   AUTHKIT_STORE with SQLite's message (including SQLITE_BUSY after the busy timeout). */
+ * - Errors: AUTHKIT_NOT_FOUND and AUTHKIT_CONFLICT as the port says. Beyond the port: a
+ *   duplicate id or token digest is AUTHKIT_CONFLICT (field "id" or "token_digest"); a
+ *   session for a user that does not exist is AUTHKIT_NOT_FOUND (field "user_id").
+ *   Everything else is AUTHKIT_STORE with SQLite's message (SQLITE_BUSY after the busy
+ *   timeout too). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,15 +61,19 @@ _Static_assert(ST_COUNT_ <= AUTHKIT__SQLITE_MAX_STMTS, "statement cache too smal
 #define SESSION_NCOLS 8
 /* clang-format on */
 
-/* clang-format off: keep each statement readable as SQL. */
+/* Laid out by hand so that each statement reads as SQL. */
+/* clang-format off */
 static const char *const sql[ST_COUNT_] = {
     [ST_USER_INSERT] =
         "INSERT INTO users (" USER_COLS("") ") "
-                                            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    [ST_USER_BY_ID] = "SELECT " USER_COLS("") " FROM users WHERE id = ?1",
-    [ST_USER_BY_EMAIL] = "SELECT " USER_COLS("") " FROM users WHERE email = ?1",
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    [ST_USER_BY_ID] =
+        "SELECT " USER_COLS("") " FROM users WHERE id = ?1",
+    [ST_USER_BY_EMAIL] =
+        "SELECT " USER_COLS("") " FROM users WHERE email = ?1",
     /* The column's NOCASE collation makes this comparison (and its index) case-blind. */
-    [ST_USER_BY_USERNAME] = "SELECT " USER_COLS("") " FROM users WHERE username = ?1",
+    [ST_USER_BY_USERNAME] =
+        "SELECT " USER_COLS("") " FROM users WHERE username = ?1",
     [ST_USER_UPDATE] =
         "UPDATE users SET email = ?2, username = ?3, global_role = ?4, is_active = ?5, "
         "updated_at = ?6 WHERE id = ?1",
@@ -78,38 +84,46 @@ static const char *const sql[ST_COUNT_] = {
         "UPDATE users SET password_hash = ?2, password_changed_at = ?3, updated_at = ?3, "
         "sessions_valid_after = ?3 WHERE id = ?1",
     /* The old hash in the WHERE makes it a compare-and-swap. */
-    [ST_USER_REHASH] = "UPDATE users SET password_hash = ?3 WHERE id = ?1 AND password_hash = ?2",
-    [ST_USER_DELETE] = "DELETE FROM users WHERE id = ?1",
+    [ST_USER_REHASH] =
+        "UPDATE users SET password_hash = ?3 WHERE id = ?1 AND password_hash = ?2",
+    [ST_USER_DELETE] =
+        "DELETE FROM users WHERE id = ?1",
     [ST_USER_LIST] =
         "SELECT " USER_COLS("") " FROM users ORDER BY created_at, id LIMIT ?1 OFFSET ?2",
     [ST_USER_SEARCH] =
         "SELECT " USER_COLS("") " FROM users "
-                                "WHERE email LIKE ?1 ESCAPE '\\' OR username LIKE ?1 ESCAPE '\\' "
-                                "ORDER BY created_at, id LIMIT ?2",
-    [ST_USER_COUNT] = "SELECT count(*) FROM users",
-    [ST_USER_VALID_AFTER] = "UPDATE users SET sessions_valid_after = ?2 WHERE id = ?1",
-    [ST_USER_SESSIONS_DELETE] = "DELETE FROM auth_sessions WHERE user_id = ?1",
+        "WHERE email LIKE ?1 ESCAPE '\\' OR username LIKE ?1 ESCAPE '\\' "
+        "ORDER BY created_at, id LIMIT ?2",
+    [ST_USER_COUNT] =
+        "SELECT count(*) FROM users",
+    [ST_USER_VALID_AFTER] =
+        "UPDATE users SET sessions_valid_after = ?2 WHERE id = ?1",
+    [ST_USER_SESSIONS_DELETE] =
+        "DELETE FROM auth_sessions WHERE user_id = ?1",
     [ST_SESSION_INSERT] =
         "INSERT INTO auth_sessions (" SESSION_COLS("") ") "
-                                                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     /* The hot path of every request: one step through the token_hash index. */
-    [ST_SESSION_FIND] = "SELECT " SESSION_COLS("s.") ", " USER_COLS(
-        "u.") " "
-              "FROM auth_sessions AS s JOIN users AS u ON u.id = s.user_id "
-              "WHERE s.token_hash = ?1",
+    [ST_SESSION_FIND] =
+        "SELECT " SESSION_COLS("s.") ", " USER_COLS("u.") " "
+        "FROM auth_sessions AS s JOIN users AS u ON u.id = s.user_id "
+        "WHERE s.token_hash = ?1",
     /* RETURNING: the row comes from the delete itself, so of two concurrent deleters only
      * the one that really deleted it sees it. */
     [ST_SESSION_DELETE] =
         "DELETE FROM auth_sessions WHERE token_hash = ?1 RETURNING " SESSION_COLS(""),
-    [ST_SESSION_DELETE_ID] = "DELETE FROM auth_sessions WHERE id = ?1 AND user_id = ?2",
-    [ST_SESSION_LIST] = "SELECT " SESSION_COLS("") " FROM auth_sessions "
-                                                   "WHERE user_id = ?1 AND expires_at > ?2 "
-                                                   "ORDER BY created_at DESC, id DESC LIMIT ?3",
+    [ST_SESSION_DELETE_ID] =
+        "DELETE FROM auth_sessions WHERE id = ?1 AND user_id = ?2",
+    [ST_SESSION_LIST] =
+        "SELECT " SESSION_COLS("") " FROM auth_sessions "
+        "WHERE user_id = ?1 AND expires_at > ?2 "
+        "ORDER BY created_at DESC, id DESC LIMIT ?3",
     /* Oldest first, through the expires_at index, at most ?2 rows per call. */
     [ST_SESSION_DELETE_EXPIRED] =
         "DELETE FROM auth_sessions WHERE id IN (SELECT id FROM auth_sessions "
         "WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2)",
-    [ST_SESSION_COUNT] = "SELECT count(*) FROM auth_sessions WHERE expires_at > ?1",
+    [ST_SESSION_COUNT] =
+        "SELECT count(*) FROM auth_sessions WHERE expires_at > ?1",
 };
 /* clang-format on */
 
