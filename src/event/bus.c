@@ -79,6 +79,17 @@ uint64_t authkit_event_failures(authkit_ctx *ctx) {
     return authkit__ctx_ok(ctx) ? (uint64_t)atomic_load(&ctx->bus.failures) : 0;
 }
 
+/* An earlier callback of the same delivery may have unsubscribed a later one (and freed
+ * its argument): check again just before each call. */
+static bool still_subscribed(struct authkit__bus *bus, uint64_t id) {
+    bool found = false;
+    pthread_mutex_lock(&bus->lock);
+    for (size_t i = 0; i < bus->n && !found; i++)
+        found = bus->subs[i].id == id;
+    pthread_mutex_unlock(&bus->lock);
+    return found;
+}
+
 void authkit__bus_publish(struct authkit__bus *bus, authkit_event *ev, authkit_time now) {
     ev->timestamp = now;
     struct authkit__subscriber local[16], *subs = local;
@@ -98,7 +109,7 @@ void authkit__bus_publish(struct authkit__bus *bus, authkit_event *ev, authkit_t
         return;
     }
     for (size_t i = 0; i < n; i++)
-        if (subs[i].fn(ev, subs[i].arg) != 0)
+        if (still_subscribed(bus, subs[i].id) && subs[i].fn(ev, subs[i].arg) != 0)
             atomic_fetch_add(&bus->failures, 1);
     if (subs != local)
         free(subs);

@@ -8,6 +8,7 @@
 
 #include "check.h"
 #include "fixture.h"
+#include "password/bcrypt.h"
 
 #define VECTOR_HASH     "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW"
 #define VECTOR_PASSWORD "U*U"
@@ -185,8 +186,8 @@ static void expect_create_fails(const char *table, size_t row, const authkit_use
     CHECK_MSG(err.status == want, "%s row %zu: err.status %s", table, row,
               authkit_status_name(err.status));
     if (field)
-        CHECK_MSG(strcmp(err.field, field) == 0, "%s row %zu: field \"%s\", expected \"%s\"",
-                  table, row, err.field, field);
+        CHECK_MSG(strcmp(err.field, field) == 0, "%s row %zu: field \"%s\", expected \"%s\"", table,
+                  row, err.field, field);
     CHECK_MSG(err.message[0] != '\0', "%s row %zu: empty message", table, row);
     CHECK_MSG(n_users() == users, "%s row %zu: user count changed", table, row);
     CHECK_MSG(n_events(AUTHKIT_EVENT_USER_CREATED) == events, "%s row %zu: user_created published",
@@ -246,10 +247,23 @@ static void test_create_fields(void) {
     CHECK(!u.is_active);
     CHECK(!u.has_password);
     CHECK_INT(n_users(), 3);
+    authkit_error wrong, off;
+    in = (authkit_user_new){.email = "dan@example.com",
+                            .username = "dan",
+                            .password = "password1",
+                            .password_len = 9,
+                            .inactive = true};
+    CHECK_OK(authkit_user_create(fx.ctx, &in, &u, NULL));
+    CHECK(!u.is_active);
+    CHECK(u.has_password);
+    CHECK_STATUS(login("dan", "password1", NULL, &off), AUTHKIT_AUTHENTICATION);
+    CHECK_STATUS(login("dan", "password2", NULL, &wrong), AUTHKIT_AUTHENTICATION);
+    CHECK_STR(off.message, wrong.message);
+    CHECK_INT(n_users(), 4);
 
     /* NULL input. */
     CHECK_STATUS(authkit_user_create(fx.ctx, NULL, &u, NULL), AUTHKIT_INVALID_ARGUMENT);
-    CHECK_INT(n_users(), 3);
+    CHECK_INT(n_users(), 4);
     group_end();
 }
 
@@ -360,14 +374,15 @@ static void test_create_password_and_hash(void) {
         "",
         "$2b$03$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW", /* cost below 4 */
         "$2b$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOe",  /* 59 characters */
-        VECTOR_HASH "x",                                              /* 61 characters */
+        VECTOR_HASH "x",                                                /* 61 characters */
         "$2b$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0Xou!Yb4YMJKvyOeW", /* not the alphabet */
     };
     for (size_t i = 0; i < sizeof bad_hashes / sizeof bad_hashes[0]; i++) {
         char email[64], username[32];
         snprintf(email, sizeof email, "hash%zu@example.com", i);
         snprintf(username, sizeof username, "hash_%zu", i);
-        authkit_user_new in = {.email = email, .username = username, .password_hash = bad_hashes[i]};
+        authkit_user_new in = {
+            .email = email, .username = username, .password_hash = bad_hashes[i]};
         expect_create_fails("bad hash", i, &in, AUTHKIT_VALIDATION, "password_hash");
     }
     CHECK_INT(n_users(), 0);
@@ -389,15 +404,34 @@ static void test_validation_email(void) {
     CHECK_INT(strlen(long_ok), 254);
     CHECK_INT(strlen(long_bad), 255);
 
-    const char *bad[] = {"",      "   ",   "no-at",   "a@b",        "a@@b.c",
-                         "a b@c.d", "@b.c", "a@.c",    "a@b.",       "a\x01@b.c",
-                         "\xc0\xaf@b.c", long_bad, "a@b.c\x7f", "a\t@b.c", "\xff@b.c",
-                         "a@b\n.c", NULL};
+    const char *bad[] = {"",
+                         "   ",
+                         "no-at",
+                         "a@b",
+                         "a@@b.c",
+                         "a b@c.d",
+                         "@b.c",
+                         "a@.c",
+                         "a@b.",
+                         "a\x01@b.c",
+                         "\xc0\xaf@b.c",
+                         long_bad,
+                         "a@b.c\x7f",
+                         "a\t@b.c",
+                         "\xff@b.c",
+                         "a@b\n.c",
+                         "\xed\xa0\x80@b.c",
+                         "\xe0\x80\xaf@b.c",
+                         "\xf4\x90\x80\x80@b.c",
+                         "a\xc3@b.c",
+                         "a@b.c\xc3",
+                         "\xf8\x88\x80\x80\x80@b.c",
+                         NULL};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char username[32];
         snprintf(username, sizeof username, "em_%zu", i);
-        authkit_user_new in = {.email = bad[i], .username = username, .password = "password1",
-                               .password_len = 9};
+        authkit_user_new in = {
+            .email = bad[i], .username = username, .password = "password1", .password_len = 9};
         expect_create_fails("bad email", i, &in, AUTHKIT_VALIDATION, "email");
     }
     struct {
@@ -445,7 +479,28 @@ static void test_validation_username(void) {
         expect_create_ok("good username", i, &in, &u);
         CHECK_MSG(strcmp(u.username, good[i]) == 0, "good username row %zu: stored \"%s\"", i,
                   u.username);
+        /* Found again in other case. */
+        char upper[64];
+        snprintf(upper, sizeof upper, "%s", good[i]);
+        for (char *p = upper; *p; p++)
+            if (*p >= 'a' && *p <= 'z')
+                *p = (char)(*p - 'a' + 'A');
+        authkit_user got;
+        authkit_status st = authkit_user_get_by_username(fx.ctx, upper, &got, NULL);
+        CHECK_MSG(st == AUTHKIT_OK, "good username row %zu: lookup of %s gave %s", i, upper,
+                  authkit_status_name(st));
     }
+    /* The longest username is also accepted by an update. */
+    authkit_user u;
+    char u50b[51];
+    memset(u50b, 'w', 50);
+    u50b[50] = '\0';
+    CHECK_OK(create("rename@example.com", "rename_me", NULL, &u, NULL));
+    authkit_user_update up = {.username = u50b};
+    authkit_error err;
+    authkit_status st = authkit_user_update_fields(fx.ctx, u.id, &up, &u, &err);
+    CHECK_MSG(st == AUTHKIT_OK, "update to a 50-character username: %s (%s)",
+              authkit_status_name(st), err.message);
     group_end();
 }
 
@@ -462,7 +517,10 @@ static void test_validation_role(void) {
         authkit_user_new in = {.email = email, .username = username, .global_role = bad[i]};
         expect_create_fails("bad role", i, &in, AUTHKIT_VALIDATION, "global_role");
     }
-    const char *good[] = {"admin", "org:admin-2.x", "r"};
+    char r50[51];
+    memset(r50, 'R', 50);
+    r50[50] = '\0';
+    const char *good[] = {"admin", "org:admin-2.x", "r", r50};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         char email[64], username[32];
         snprintf(email, sizeof email, "ro_ok%zu@example.com", i);
@@ -547,10 +605,8 @@ static void test_conflicts(void) {
     struct {
         const char *email, *username, *field;
     } rows[] = {
-        {"CAROL@example.COM", "carol2", "email"},
-        {"  carol@example.com  ", "carol3", "email"},
-        {"other@example.com", "CAROL1", "username"},
-        {"other2@example.com", "carol1", "username"},
+        {"CAROL@example.COM", "carol2", "email"},     {"  carol@example.com  ", "carol3", "email"},
+        {"other@example.com", "CAROL1", "username"},  {"other2@example.com", "carol1", "username"},
         {"other3@example.com", "Carol1", "username"},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
@@ -723,7 +779,10 @@ static void test_update(void) {
         {{0}},
         {{.email = "new.alice@example.com"}},
         {{.email = " NEW.alice@example.COM"}},
-        {{.username = "ALICE_2", .global_role = "editor", .set_is_active = true, .is_active = true}},
+        {{.username = "ALICE_2",
+          .global_role = "editor",
+          .set_is_active = true,
+          .is_active = true}},
         {{.email = "new.alice@example.com",
           .username = "ALICE_2",
           .global_role = "editor",
@@ -959,10 +1018,14 @@ static void test_verify_password(void) {
     CHECK_OK(authkit_session_count(fx.ctx, &sessions_before, NULL));
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         authkit_error err;
-        authkit_status st = authkit_user_verify_password(fx.ctx, rows[i].id, rows[i].password,
-                                                         rows[i].len, &err);
-        CHECK_MSG(st == rows[i].want, "verify row %zu: %s, expected %s", i,
-                  authkit_status_name(st), authkit_status_name(rows[i].want));
+        uint64_t runs = authkit__bcrypt_runs();
+        authkit_status st =
+            authkit_user_verify_password(fx.ctx, rows[i].id, rows[i].password, rows[i].len, &err);
+        /* Same work whatever the reason: exactly one bcrypt. */
+        CHECK_MSG(authkit__bcrypt_runs() - runs == 1, "verify row %zu: %llu bcrypt runs", i,
+                  (unsigned long long)(authkit__bcrypt_runs() - runs));
+        CHECK_MSG(st == rows[i].want, "verify row %zu: %s, expected %s", i, authkit_status_name(st),
+                  authkit_status_name(rows[i].want));
         CHECK_MSG(err.status == rows[i].want, "verify row %zu: err.status", i);
     }
     CHECK_OK(authkit_session_count(fx.ctx, &sessions_after, NULL));
@@ -1018,6 +1081,54 @@ static void test_delete(void) {
     group_end();
 }
 
+/* --- stateless tokens ------------------------------------------------------------------ */
+
+/* With signed tokens there are no rows to delete: a password change, a deactivation and a
+ * deletion must still end every token issued before them. The clock moves between steps so
+ * that no token is issued in the same microsecond as the change. */
+static void test_stateless_user_changes(void) {
+    memset(seen, 0, sizeof seen);
+    fixture_options(&fx);
+    fx.opts.enable_session_storage = false;
+    fixture_open(&fx);
+    CHECK_OK(authkit_event_subscribe(fx.ctx, AUTHKIT_EVENT_ALL, on_event, NULL, NULL));
+    authkit_user sam;
+    authkit_login_result r1, r2, r3;
+    CHECK_OK(create("sam@example.com", "sam", "password-one", &sam, NULL));
+    fixture_advance(&fx, 1);
+    CHECK_OK(login("sam", "password-one", &r1, NULL));
+    CHECK(token_valid(r1.token));
+
+    fixture_advance(&fx, 1);
+    CHECK_OK(authkit_user_set_password(fx.ctx, sam.id, "password-two", 12, NULL));
+    CHECK_INT(n_events(AUTHKIT_EVENT_PASSWORD_CHANGED), 1);
+    CHECK_INT(seen[AUTHKIT_EVENT_PASSWORD_CHANGED].count, 0);
+    CHECK(!token_valid(r1.token));
+    fixture_advance(&fx, 1);
+    CHECK_OK(login("sam", "password-two", &r2, NULL));
+    CHECK_STATUS(login("sam", "password-one", NULL, NULL), AUTHKIT_AUTHENTICATION);
+    CHECK(token_valid(r2.token));
+
+    fixture_advance(&fx, 1);
+    authkit_user_update off = {.set_is_active = true, .is_active = false};
+    CHECK_OK(authkit_user_update_fields(fx.ctx, sam.id, &off, NULL, NULL));
+    CHECK_INT(n_events(AUTHKIT_EVENT_SESSIONS_REVOKED), 1);
+    CHECK_INT(seen[AUTHKIT_EVENT_SESSIONS_REVOKED].count, 0);
+    CHECK(!token_valid(r2.token));
+    fixture_advance(&fx, 1);
+    authkit_user_update on = {.set_is_active = true, .is_active = true};
+    CHECK_OK(authkit_user_update_fields(fx.ctx, sam.id, &on, NULL, NULL));
+    CHECK(!token_valid(r2.token)); /* reactivation does not revive old tokens */
+    fixture_advance(&fx, 1);
+    CHECK_OK(login("sam", "password-two", &r3, NULL));
+    CHECK(token_valid(r3.token));
+
+    CHECK_OK(authkit_user_delete(fx.ctx, sam.id, NULL));
+    CHECK(!token_valid(r3.token));
+    CHECK_INT(db_count("SELECT count(*) FROM auth_sessions WHERE ?1 IS NOT NULL", "x"), 0);
+    group_end();
+}
+
 /* --- listing, search, count ------------------------------------------------------------- */
 
 static void test_list_and_count(void) {
@@ -1034,8 +1145,11 @@ static void test_list_and_count(void) {
     struct {
         size_t offset, cap, want_n, first;
     } rows[] = {
-        {0, 10, 10, 0}, {10, 10, 5, 10}, {20, 10, 0, 0}, {15, 10, 0, 0},
-        {14, 10, 1, 14}, {0, 15, 15, 0}, {0, 100, 15, 0}, {3, 2, 2, 3},
+        {0, 10, 10, 0},       {10, 10, 5, 10},
+        {20, 10, 0, 0},       {15, 10, 0, 0},
+        {14, 10, 1, 14},      {0, 15, 15, 0},
+        {0, 100, 15, 0},      {3, 2, 2, 3},
+        {SIZE_MAX, 10, 0, 0}, {SIZE_MAX / 2 + 1, 10, 0, 0},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         authkit_user out[100];
@@ -1050,8 +1164,7 @@ static void test_list_and_count(void) {
             snprintf(what, sizeof what, "list row %zu item %zu", i, k);
             check_same_user(what, &out[k], &made[rows[i].first + k]);
         }
-        CHECK_MSG(out[n < 100 ? n : 99].id[0] == '\0' || n == 100,
-                  "list row %zu wrote past n", i);
+        CHECK_MSG(out[n < 100 ? n : 99].id[0] == '\0' || n == 100, "list row %zu wrote past n", i);
     }
     size_t n = 999;
     CHECK_OK(authkit_user_list(fx.ctx, 0, NULL, 0, &n, NULL));
@@ -1115,8 +1228,9 @@ static void test_search(void) {
             size_t len = strlen(got);
             snprintf(got + len, sizeof got - len, "%s%s", k ? "," : "", out[k].username);
         }
-        CHECK_MSG(strcmp(got, rows[i].want) == 0, "search row %zu (\"%s\"): got \"%s\", want \"%s\"",
-                  i, rows[i].query, got, rows[i].want);
+        CHECK_MSG(strcmp(got, rows[i].want) == 0,
+                  "search row %zu (\"%s\"): got \"%s\", want \"%s\"", i, rows[i].query, got,
+                  rows[i].want);
     }
     /* The cap is respected, oldest first. */
     authkit_user out[3];
@@ -1132,6 +1246,22 @@ static void test_search(void) {
     CHECK_STATUS(authkit_user_search(fx.ctx, NULL, out, 2, &n, NULL), AUTHKIT_INVALID_ARGUMENT);
     CHECK_STATUS(authkit_user_search(fx.ctx, "a", NULL, 2, &n, NULL), AUTHKIT_INVALID_ARGUMENT);
     CHECK_STATUS(authkit_user_search(fx.ctx, "a", out, 2, NULL, NULL), AUTHKIT_INVALID_ARGUMENT);
+
+    /* A long query is just a query that matches nothing, not a storage failure. */
+    static const size_t long_lens[] = {254, 4096, 30000, 100000};
+    for (size_t i = 0; i < sizeof long_lens / sizeof long_lens[0]; i++) {
+        char *q = malloc(long_lens[i] + 1);
+        if (!q)
+            continue;
+        memset(q, i % 2 ? '%' : 'q', long_lens[i]);
+        q[long_lens[i]] = '\0';
+        authkit_error err;
+        n = 999;
+        authkit_status st = authkit_user_search(fx.ctx, q, out, 2, &n, &err);
+        CHECK_MSG(st == AUTHKIT_OK && n == 0, "long search row %zu (%zu bytes): %s n=%zu (%s)", i,
+                  long_lens[i], authkit_status_name(st), n, err.message);
+        free(q);
+    }
 
     /* Injection-shaped values everywhere are plain values. */
     authkit_user got;
@@ -1157,7 +1287,8 @@ static void test_roles(void) {
     CHECK_OK(authkit_user_create(fx.ctx, &in, &editor, NULL));
     in = (authkit_user_new){.email = "ad@example.com", .username = "adam", .global_role = "admin"};
     CHECK_OK(authkit_user_create(fx.ctx, &in, &admin, NULL));
-    in = (authkit_user_new){.email = "gh@example.com", .username = "ghost1", .global_role = "ghost"};
+    in =
+        (authkit_user_new){.email = "gh@example.com", .username = "ghost1", .global_role = "ghost"};
     CHECK_OK(authkit_user_create(fx.ctx, &in, &ghost, NULL));
     CHECK_OK(create("pl@example.com", "plain", NULL, &plain, NULL));
     in = (authkit_user_new){
@@ -1180,8 +1311,8 @@ static void test_roles(void) {
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         bool got = authkit_user_has_permission(fx.ctx, rows[i].user, rows[i].permission);
-        CHECK_MSG(got == rows[i].want, "permission row %zu (%s, %s): %d", i,
-                  rows[i].user->username, rows[i].permission, got);
+        CHECK_MSG(got == rows[i].want, "permission row %zu (%s, %s): %d", i, rows[i].user->username,
+                  rows[i].permission, got);
     }
     CHECK(!authkit_user_has_permission(fx.ctx, &editor, NULL));
     CHECK(!authkit_user_has_permission(fx.ctx, NULL, "edit_post"));
@@ -1278,6 +1409,7 @@ int main(void) {
     test_set_password();
     test_verify_password();
     test_delete();
+    test_stateless_user_changes();
     test_list_and_count();
     test_search();
     test_roles();

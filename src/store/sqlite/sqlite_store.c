@@ -484,7 +484,7 @@ static authkit_status read_users(struct authkit__sqlite_conn *c, sqlite3_stmt *s
     while (*n < cap && (rc = sqlite3_step(st)) == SQLITE_ROW)
         read_user_public(st, 0, &out[(*n)++]);
     if (*n < cap && rc != SQLITE_DONE)
-        s = authkit__sqlite_fail(c, err, "list users");
+        s = authkit__sqlite_fail(c, err, "read users");
     authkit__sqlite_reset(st);
     return s;
 }
