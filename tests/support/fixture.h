@@ -2,6 +2,7 @@
 #ifndef AUTHKIT_TEST_FIXTURE_H
 #define AUTHKIT_TEST_FIXTURE_H
 
+#include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +69,22 @@ static inline void fixture_teardown(struct fixture *f) {
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", f->dir);
+}
+
+/* Runs a one-number query (e.g. a count) on the fixture's database file through a separate
+ * read-only connection; -1 if it fails. Lets tests check what is really stored. */
+static inline long long fixture_query_int(const struct fixture *f, const char *sql) {
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    long long v = -1;
+    if (sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            v = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return v;
 }
 
 /* Creates an active user with a password; exits on failure. */

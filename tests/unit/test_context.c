@@ -1,6 +1,5 @@
 /* Options, opening and closing: every bad option fails with its name, bad databases fail
  * with the path and the reason, data survives a reopen, the cleanup thread runs. */
-#include <sqlite3.h>
 #include <time.h>
 
 #include "check.h"
@@ -128,20 +127,6 @@ static void test_reopen(void) {
     f.ctx = NULL;
 }
 
-static long long session_rows(void) {
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    long long v = -1;
-    if (sqlite3_open_v2(f.path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(db, "SELECT count(*) FROM auth_sessions", -1, &st, NULL) == SQLITE_OK) {
-        if (sqlite3_step(st) == SQLITE_ROW)
-            v = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-    }
-    sqlite3_close(db);
-    return v;
-}
-
 /* The cleanup thread deletes expired rows without anyone asking. It runs every 10 ms;
  * the test waits for its effect (bounded), it does not sleep to make time pass. */
 static void test_cleanup_thread(void) {
@@ -153,14 +138,14 @@ static void test_cleanup_thread(void) {
     authkit_login_result r;
     for (int i = 0; i < 3; i++)
         CHECK_OK(authkit_session_create(f.ctx, u.id, NULL, &r, NULL));
-    long long before = session_rows();
+    long long before = fixture_query_int(&f, "SELECT count(*) FROM auth_sessions");
     CHECK(before >= 3);
     fixture_advance(&f, 31 * 60);
     long long rows = before;
     for (int i = 0; i < 500 && rows != 0; i++) {
         struct timespec ts = {0, 10 * 1000000};
         nanosleep(&ts, NULL);
-        rows = session_rows();
+        rows = fixture_query_int(&f, "SELECT count(*) FROM auth_sessions");
     }
     CHECK_INT(rows, 0);
     authkit_close(f.ctx);

@@ -1,6 +1,5 @@
 /* The auth kit with stored sessions: login, validation, expiry, logout, listing, cleanup. */
 #include <sodium.h>
-#include <sqlite3.h>
 
 #include "check.h"
 #include "core/ctx.h"
@@ -34,20 +33,6 @@ static int record(const authkit_event *e, void *arg) {
         ev.n++;
     }
     return 0;
-}
-
-static long long query_int(const char *sql) {
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    long long v = -1;
-    if (sqlite3_open_v2(f.path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-        if (sqlite3_step(st) == SQLITE_ROW)
-            v = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-    }
-    sqlite3_close(db);
-    return v;
 }
 
 static authkit_login_result login_ok(const char *login, const char *pw) {
@@ -128,7 +113,7 @@ static void test_login_failures_equal(void) {
     };
     /* The dummy hash has the configured cost. */
     CHECK(strncmp(f.ctx->dummy_hash, "$2b$04$", 7) == 0);
-    long long sessions = query_int("SELECT count(*) FROM auth_sessions");
+    long long sessions = fixture_query_int(&f, "SELECT count(*) FROM auth_sessions");
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         authkit_login_result r;
         authkit_error err;
@@ -145,7 +130,7 @@ static void test_login_failures_equal(void) {
         CHECK_MSG(r.token[0] == '\0', "row %zu: token set on failure", i);
         CHECK_MSG(ev.n == 1 && ev.type[0] == AUTHKIT_EVENT_LOGIN_FAILED, "row %zu", i);
     }
-    CHECK_INT(query_int("SELECT count(*) FROM auth_sessions"), sessions);
+    CHECK_INT(fixture_query_int(&f, "SELECT count(*) FROM auth_sessions"), sessions);
     /* A successful login costs one bcrypt too (no rehash needed at the same cost). */
     uint64_t runs = authkit__bcrypt_runs();
     login_ok("bob", PW);
@@ -159,8 +144,10 @@ static void test_tokens_hashed_at_rest(void) {
     char hex[65], sql[256];
     sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
     snprintf(sql, sizeof sql, "SELECT count(*) FROM auth_sessions WHERE token_hash = x'%s'", hex);
-    CHECK_INT(query_int(sql), 1);
-    CHECK_INT(query_int("SELECT count(*) FROM auth_sessions WHERE length(token_hash) != 32"), 0);
+    CHECK_INT(fixture_query_int(&f, sql), 1);
+    CHECK_INT(
+        fixture_query_int(&f, "SELECT count(*) FROM auth_sessions WHERE length(token_hash) != 32"),
+        0);
     /* The token text is nowhere in the database files. */
     const char *suffixes[] = {"", "-wal"};
     for (size_t i = 0; i < 2; i++) {
@@ -341,12 +328,13 @@ static void test_rehash(void) {
     authkit_login_result r;
     CHECK_STATUS(authkit_authenticate(f.ctx, "legacy", "U*V", 3, NULL, &r, NULL),
                  AUTHKIT_AUTHENTICATION);
-    CHECK_INT(query_int("SELECT count(*) FROM users WHERE password_hash = "
-                        "'$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW'"),
+    CHECK_INT(fixture_query_int(&f,
+                                "SELECT count(*) FROM users WHERE password_hash = "
+                                "'$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW'"),
               1);
     CHECK_OK(authkit_authenticate(f.ctx, "legacy", "U*U", 3, NULL, &r, NULL));
-    CHECK_INT(query_int("SELECT count(*) FROM users WHERE username = 'legacy' AND "
-                        "password_hash LIKE '$2b$04$%' AND length(password_hash) = 60"),
+    CHECK_INT(fixture_query_int(&f, "SELECT count(*) FROM users WHERE username = 'legacy' AND "
+                                    "password_hash LIKE '$2b$04$%' AND length(password_hash) = 60"),
               1);
     CHECK_OK(authkit_authenticate(f.ctx, "legacy", "U*U", 3, NULL, &r, NULL));
 }
@@ -365,10 +353,10 @@ static void test_delete_expired(void) {
     fixture_advance(&f, 60);
     size_t count = 0;
     CHECK_OK(authkit_session_count(f.ctx, &count, NULL));
-    long long before = query_int("SELECT count(*) FROM auth_sessions");
+    long long before = fixture_query_int(&f, "SELECT count(*) FROM auth_sessions");
     CHECK_OK(authkit_session_delete_expired(f.ctx, &n, NULL));
     CHECK_INT(n, 10);
-    CHECK_INT(query_int("SELECT count(*) FROM auth_sessions"), before - 10);
+    CHECK_INT(fixture_query_int(&f, "SELECT count(*) FROM auth_sessions"), before - 10);
     CHECK_OK(authkit_session_delete_expired(f.ctx, &n, NULL));
     CHECK_INT(n, 0);
     for (int i = 0; i < 5; i++)

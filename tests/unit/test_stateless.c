@@ -1,6 +1,5 @@
 /* Stateless mode: signed HS256 tokens, no session rows, revocation by logout-all. */
 #include <sodium.h>
-#include <sqlite3.h>
 
 #include "check.h"
 #include "fixture.h"
@@ -9,20 +8,6 @@
 #define PW "correct horse"
 
 static struct fixture f;
-
-static long long session_rows(void) {
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    long long v = -1;
-    if (sqlite3_open_v2(f.path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(db, "SELECT count(*) FROM auth_sessions", -1, &st, NULL) == SQLITE_OK) {
-        if (sqlite3_step(st) == SQLITE_ROW)
-            v = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-    }
-    sqlite3_close(db);
-    return v;
-}
 
 static bool valid(const char *token) {
     authkit_user u;
@@ -56,7 +41,7 @@ int main(void) {
     CHECK_STR(u.id, alice.id);
     CHECK_STR(s.id, r.session_id);
     CHECK_INT(s.expires_at, r.expires_at);
-    CHECK_INT(session_rows(), 0);
+    CHECK_INT(fixture_query_int(&f, "SELECT count(*) FROM auth_sessions"), 0);
 
     /* The claims are what DESIGN.md says, signed with the secret. */
     struct authkit__jwt_claims c;
@@ -125,7 +110,7 @@ int main(void) {
     CHECK(valid(b3.token));
     CHECK_OK(authkit_user_delete(f.ctx, bob.id, NULL));
     CHECK(!valid(b3.token));
-    CHECK_INT(session_rows(), 0);
+    CHECK_INT(fixture_query_int(&f, "SELECT count(*) FROM auth_sessions"), 0);
 
     fixture_teardown(&f);
     return check_done("stateless");
