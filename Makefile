@@ -4,15 +4,17 @@
 #   make test       build, then run the whole test suite
 #   make test-sanitize   the same suite built with ASan+UBSan
 #   make bench      build and run the benchmarks
+#   make fuzz       build the libFuzzer targets with clang and run each FUZZ_SECONDS
 #   make install PREFIX=/usr/local
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_SECONDS ?= 30
 PREFIX ?= /usr/local
 WERROR ?= OFF
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all build deps run test test-sanitize bench install clean format
+.PHONY: all build deps run test test-sanitize bench fuzz install clean format
 
 all: build
 
@@ -38,6 +40,11 @@ test-sanitize: deps
 
 bench: build
 	bash bench/run.sh $(BUILD)
+
+fuzz: deps
+	cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DAUTHKIT_BUILD_FUZZ=ON -DAUTHKIT_BUILD_TESTS=OFF -DAUTHKIT_BUILD_BENCH=OFF
+	cmake --build build-fuzz -j$(JOBS) --target fuzz_jwt fuzz_password_verify fuzz_text fuzz_body
+	bash fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)

@@ -2,7 +2,7 @@
 # both `pkg-config --libs authkit` and `find_package(authkit)` work.
 include(CMakePackageConfigHelpers)
 
-install(TARGETS authkit authkit_static EXPORT authkitTargets
+install(TARGETS authkit authkit_static authkit_mhd authkit_mhd_static EXPORT authkitTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}

@@ -5,8 +5,10 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
-  libcrypt-dev libsodium-dev libsqlite3-dev libjansson-dev
+  libcrypt-dev libsodium-dev libsqlite3-dev libjansson-dev libmicrohttpd-dev
+  libpq-dev postgresql
   python3 python3-bcrypt python3-jwt
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -10,6 +10,15 @@ void authkit__b64url_encode(char *out, size_t out_size, const uint8_t *in, size_
 }
 
 long authkit__b64url_decode(uint8_t *out, size_t out_size, const char *in, size_t len) {
+    /* Debian 12's libsodium (1.0.18) reads characters as signed and decodes every byte
+     * from 0x80 up as '_': one token would then have many spellings. Check the alphabet
+     * ourselves first. */
+    for (size_t i = 0; i < len; i++) {
+        char c = in[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_'))
+            return -1;
+    }
     size_t written = 0;
     const char *end = NULL;
     /* libsodium rejects non-canonical trailing bits and, with no ignore set, any
