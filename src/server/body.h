@@ -1,0 +1,42 @@
+/* Request bodies of the HTTP service: JSON objects or HTML form encoding, read into a
+ * fixed set of named fields. A parser of outside input: strict, bounded, fuzzed. */
+#ifndef AUTHKIT_SERVER_BODY_H
+#define AUTHKIT_SERVER_BODY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum body_field {
+    F_USERNAME,
+    F_EMAIL,
+    F_LOGIN,
+    F_PASSWORD,
+    F_REMEMBER_ME,
+    F_NEXT,
+    F_CURRENT_PASSWORD,
+    F_NEW_PASSWORD,
+    BODY_FIELDS
+};
+
+struct body {
+    bool form;                /* form-encoded (a browser), else JSON */
+    char *value[BODY_FIELDS]; /* NUL-terminated copies; NULL when absent */
+    size_t len[BODY_FIELDS];  /* bytes, which may include NUL bytes */
+};
+
+enum body_result { BODY_OK, BODY_MALFORMED, BODY_UNSUPPORTED_TYPE };
+
+/* Parses `data` (`len` bytes) according to `content_type` (application/json or
+ * application/x-www-form-urlencoded, parameters ignored). Unknown fields are ignored; a
+ * field given twice, invalid JSON, a JSON value of the wrong type, or bad percent-encoding
+ * is BODY_MALFORMED with a reason in `why`. Free with body_free() in every case. */
+enum body_result body_parse(const char *content_type, const char *data, size_t len,
+                            struct body *out, const char **why);
+
+/* true when the field is present and reads as yes ("true", "on", "1", or JSON true). */
+bool body_flag(const struct body *b, enum body_field f);
+
+/* Wipes (the values may be passwords) and frees the values. */
+void body_free(struct body *b);
+
+#endif
