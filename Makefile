@@ -1,6 +1,7 @@
 # A thin wrapper over CMake, so that nobody needs to know CMake to build, run or test.
 #   make            build everything (installs missing Debian packages first)
-#   make run        the quick start: create a user, log in, validate, log out (./authkit.db)
+#   make run        the quick start: serve http://127.0.0.1:8080 on ./authkit.db (.env made once)
+#   make demo       the library tour: create a user, log in, validate, log out (./authkit.db)
 #   make test       build, then run the whole test suite
 #   make test-sanitize   the same suite built with ASan+UBSan
 #   make bench      build and run the benchmarks
@@ -14,7 +15,7 @@ WERROR ?= OFF
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all build deps run test test-sanitize bench fuzz install clean format
+.PHONY: all build deps run demo test test-sanitize bench fuzz install clean format
 
 all: build
 
@@ -28,6 +29,9 @@ build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j$(JOBS)
 
 run: build
+	bash scripts/run.sh $(BUILD)/authkit
+
+demo: build
 	$(BUILD)/examples/quickstart
 
 test: build

@@ -1,0 +1,162 @@
+/* A tiny libmicrohttpd application protected by libauthkit through the adapter:
+ *   GET  /          public page (says who you are, if anyone: optional_user)
+ *   GET  /private   protected page (current_user: 401 JSON without a valid session)
+ *   POST /login     JSON {"username","password"} -> 200 and the session cookie
+ *   POST /logout    ends the session and clears the cookie
+ * Run: AUTHKIT_SESSION_SECRET=... mhd_app sqlite:///path/app.db [PORT]
+ * It prints "listening on PORT" once ready (PORT 0 picks a free one). Create users with
+ * `authkit user add --database sqlite:///path/app.db ...`. */
+#include <authkit/mhd.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_BODY 4096
+
+static authkit_ctx *ctx;
+static authkit_mhd_cookie cookie;
+
+struct body {
+    char data[MAX_BODY + 1];
+    size_t len;
+    bool too_large;
+};
+
+static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *text,
+                                 const char *set_cookie_token, bool clear) {
+    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), (void *)(uintptr_t)text,
+                                                             MHD_RESPMEM_MUST_COPY);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (set_cookie_token)
+        authkit_mhd_set_cookie(r, &cookie, set_cookie_token, 1800);
+    if (clear)
+        authkit_mhd_clear_cookie(r, &cookie);
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result login(struct MHD_Connection *c, const struct body *b) {
+    json_t *in = json_loadb(b->data, b->len, JSON_REJECT_DUPLICATES, NULL);
+    const char *user = json_string_value(json_object_get(in, "username"));
+    json_t *pw = json_object_get(in, "password");
+    if (!user || !json_is_string(pw)) {
+        json_decref(in);
+        return authkit_mhd_queue_error(c, AUTHKIT_VALIDATION, "username and password required");
+    }
+    authkit_login_result res;
+    /* A real server would hand this (bcrypt: ~250 ms) to a worker thread; see
+     * `authkit serve` for that. */
+    authkit_status st = authkit_authenticate(ctx, user, json_string_value(pw),
+                                             json_string_length(pw), NULL, &res, NULL);
+    json_decref(in);
+    if (st != AUTHKIT_OK)
+        return authkit_mhd_queue_error(c, st, NULL);
+    enum MHD_Result r = send_text(c, MHD_HTTP_OK, "signed in\n", res.token, false);
+    memset(&res, 0, sizeof res);
+    return r;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
+                              const char *method, const char *version, const char *upload,
+                              size_t *upload_size, void **state) {
+    (void)cls;
+    (void)version;
+    struct body *b = *state;
+    if (!b) {
+        *state = b = calloc(1, sizeof *b);
+        return b ? MHD_YES : MHD_NO;
+    }
+    if (*upload_size) {
+        if (b->len + *upload_size > MAX_BODY)
+            b->too_large = true;
+        else
+            memcpy(b->data + b->len, upload, *upload_size), b->len += *upload_size;
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    authkit_user user;
+    if (strcmp(url, "/") == 0 && strcmp(method, "GET") == 0) {
+        char text[512];
+        if (authkit_mhd_optional_user(ctx, c, &cookie, &user))
+            snprintf(text, sizeof text, "public page; you are %s\n", user.username);
+        else
+            snprintf(text, sizeof text, "public page; you are not signed in\n");
+        return send_text(c, MHD_HTTP_OK, text, NULL, false);
+    }
+    if (strcmp(url, "/private") == 0 && strcmp(method, "GET") == 0) {
+        authkit_status st = authkit_mhd_current_user(ctx, c, &cookie, &user, NULL);
+        if (st != AUTHKIT_OK)
+            return authkit_mhd_queue_error(c, st, NULL);
+        char text[512];
+        snprintf(text, sizeof text, "private page for %s <%s>\n", user.username, user.email);
+        return send_text(c, MHD_HTTP_OK, text, NULL, false);
+    }
+    if (strcmp(url, "/login") == 0 && strcmp(method, "POST") == 0)
+        return b->too_large ? authkit_mhd_queue_error(c, AUTHKIT_VALIDATION, "body too large")
+                            : login(c, b);
+    if (strcmp(url, "/logout") == 0 && strcmp(method, "POST") == 0) {
+        char token[AUTHKIT_TOKEN_SIZE];
+        bool deleted = false;
+        if (authkit_mhd_token(c, &cookie, token) != AUTHKIT_MHD_TOKEN_NONE)
+            authkit_logout(ctx, token, &deleted, NULL);
+        return send_text(c, MHD_HTTP_OK, deleted ? "signed out\n" : "not signed in\n", NULL, true);
+    }
+    return authkit_mhd_queue_error(c, AUTHKIT_NOT_FOUND, NULL);
+}
+
+static void done(void *cls, struct MHD_Connection *c, void **state,
+                 enum MHD_RequestTerminationCode code) {
+    (void)cls;
+    (void)c;
+    (void)code;
+    free(*state);
+    *state = NULL;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fprintf(stderr, "usage: mhd_app DATABASE_URL [PORT]\n");
+        return 2;
+    }
+    authkit_options opts;
+    authkit_options_init(&opts);
+    opts.database_url = argv[1];
+    opts.session_secret = getenv("AUTHKIT_SESSION_SECRET");
+    const char *cost = getenv("AUTHKIT_BCRYPT_COST");
+    if (cost)
+        opts.bcrypt_cost = atoi(cost);
+    authkit_error err;
+    if (authkit_open(&opts, &ctx, &err) != AUTHKIT_OK) {
+        fprintf(stderr, "mhd_app: %s\n", err.message);
+        return 1;
+    }
+    authkit_mhd_cookie_init(&cookie);
+    /* Blocked before MHD starts its threads, so only sigwait() below receives them. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    sigprocmask(SIG_BLOCK, &stop, NULL);
+    struct MHD_Daemon *d =
+        MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG,
+                         (uint16_t)(argc > 2 ? atoi(argv[2]) : 8081), NULL, NULL, handle, NULL,
+                         MHD_OPTION_NOTIFY_COMPLETED, done, NULL, MHD_OPTION_END);
+    if (!d) {
+        fprintf(stderr, "mhd_app: cannot listen\n");
+        authkit_close(ctx);
+        return 1;
+    }
+    printf("listening on %u\n", MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)->port);
+    fflush(stdout);
+    int sig;
+    sigwait(&stop, &sig);
+    MHD_stop_daemon(d);
+    authkit_close(ctx);
+    return 0;
+}

@@ -1,0 +1,562 @@
+/* Configuration of the `authkit` program (see config.h).
+ * Each setting is resolved once: the first source that has it (flag, environment, .env)
+ * gives its text, which is then parsed and range-checked. So only the value actually in
+ * use can be rejected, and the message names where it came from. The secret is copied
+ * into the config and the .env copies are wiped before they are freed. */
+#include "cli/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sodium.h>
+
+enum setting_id {
+    S_DATABASE,
+    S_SECRET,
+    S_LISTEN,
+    S_TIMEOUT,
+    S_STORAGE,
+    S_COST,
+    S_MIN_LENGTH,
+    S_CLEANUP,
+    S_COOKIE_NAME,
+    S_COOKIE_DOMAIN,
+    S_INSECURE,
+    S_WORKERS,
+    S_QUEUE,
+    S_HTTP_THREADS,
+    S_MAX_BODY,
+    S_COUNT
+};
+
+struct setting {
+    const char *flag; /* NULL: never taken from the command line */
+    const char *bare; /* the value a flag without a value means; NULL: the flag needs one */
+    const char *env;
+    long min, max; /* numbers only */
+};
+
+static const struct setting settings[S_COUNT] = {
+    [S_DATABASE] = {"--database", NULL, "AUTHKIT_DATABASE_URL", 0, 0},
+    [S_SECRET] = {NULL, NULL, "AUTHKIT_SESSION_SECRET", 0, 0},
+    [S_LISTEN] = {"--listen", NULL, "AUTHKIT_LISTEN", 0, 65535},
+    [S_TIMEOUT] = {"--session-timeout", NULL, "AUTHKIT_SESSION_TIMEOUT_MINUTES", 1, 525600},
+    [S_STORAGE] = {"--stateless", "false", "AUTHKIT_ENABLE_SESSION_STORAGE", 0, 0},
+    [S_COST] = {"--bcrypt-cost", NULL, "AUTHKIT_BCRYPT_COST", AUTHKIT_BCRYPT_COST_MIN,
+                AUTHKIT_BCRYPT_COST_MAX},
+    [S_MIN_LENGTH] = {"--password-min-length", NULL, "AUTHKIT_PASSWORD_MIN_LENGTH", 1,
+                      AUTHKIT_PASSWORD_MAX_BYTES},
+    /* The library accepts at most a day (86400000 ms). */
+    [S_CLEANUP] = {"--cleanup-interval", NULL, "AUTHKIT_CLEANUP_INTERVAL_SECONDS", 0, 86400},
+    [S_COOKIE_NAME] = {"--cookie-name", NULL, "AUTHKIT_COOKIE_NAME", 0, 0},
+    [S_COOKIE_DOMAIN] = {"--cookie-domain", NULL, "AUTHKIT_COOKIE_DOMAIN", 0, 0},
+    [S_INSECURE] = {"--insecure-cookies", "true", "AUTHKIT_INSECURE_COOKIES", 0, 0},
+    [S_WORKERS] = {"--password-workers", NULL, "AUTHKIT_PASSWORD_WORKERS", 0, 1024},
+    [S_QUEUE] = {"--password-queue", NULL, "AUTHKIT_PASSWORD_QUEUE", 1, 1000000},
+    [S_HTTP_THREADS] = {"--http-threads", NULL, "AUTHKIT_HTTP_THREADS", 0, 1024},
+    [S_MAX_BODY] = {"--max-body", NULL, "AUTHKIT_MAX_BODY_BYTES", 1024, 16777216},
+};
+
+#define DOTENV_LINE_MAX 8192
+
+/* Where the text of each setting came from. `text` points into argv, the environment or
+ * `dotenv` below; `origin` names the source for messages. */
+struct sources {
+    const char *text[S_COUNT];
+    char origin[S_COUNT][80];
+    char *dotenv[S_COUNT]; /* owned copies of .env values */
+    int dotenv_line[S_COUNT];
+};
+
+__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t err_size, const char *fmt,
+                                                      ...) {
+    if (err && err_size) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, err_size, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+static void set_defaults(struct authkit_config *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    authkit_options_init(&cfg->lib);
+    snprintf(cfg->database_url, sizeof cfg->database_url, "%s", cfg->lib.database_url);
+    snprintf(cfg->listen_host, sizeof cfg->listen_host, "127.0.0.1");
+    cfg->listen_port = 8080;
+    snprintf(cfg->cookie_name, sizeof cfg->cookie_name, "__Host-session_token");
+    cfg->insecure_cookies = false;
+    cfg->password_workers = 0;
+    cfg->password_queue = 64;
+    cfg->max_body_bytes = 16384;
+    cfg->http_threads = 0;
+    cfg->lib.database_url = cfg->database_url;
+    cfg->lib.session_secret = NULL;
+}
+
+/* ---- the command line ---- */
+
+static bool is_secret_flag(const char *arg, size_t len) {
+    static const char *const names[] = {"--secret", "--session-secret"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strlen(names[i]) == len && strncmp(arg, names[i], len) == 0)
+            return true;
+    return false;
+}
+
+static int find_flag(const char *arg, size_t len) {
+    for (int id = 0; id < S_COUNT; id++) {
+        const char *f = settings[id].flag;
+        if (f && strlen(f) == len && strncmp(arg, f, len) == 0)
+            return id;
+    }
+    return -1;
+}
+
+/* Takes the recognised flags out of argv, keeping the order of the rest. Arguments after
+ * a "--" are left alone (and the "--" with them). */
+static int read_flags(struct sources *src, int *argc, char **argv, char *err, size_t err_size) {
+    int out = 1;
+    int i = 1;
+    for (; i < *argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--") == 0)
+            break;
+        if (strncmp(arg, "--", 2) != 0) {
+            argv[out++] = argv[i];
+            continue;
+        }
+        const char *eq = strchr(arg, '=');
+        size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+        if (is_secret_flag(arg, len))
+            return fail(err, err_size,
+                        "%.*s is not accepted: command-line arguments are visible to every user "
+                        "of the machine (ps, /proc); set AUTHKIT_SESSION_SECRET in the "
+                        "environment or in .env instead (`authkit secret` generates one)",
+                        (int)len, arg);
+        int id = find_flag(arg, len);
+        if (id < 0) {
+            argv[out++] = argv[i];
+            continue;
+        }
+        const struct setting *s = &settings[id];
+        const char *value;
+        if (s->bare) {
+            if (eq)
+                return fail(err, err_size, "%s takes no value", s->flag);
+            value = s->bare;
+        } else if (eq) {
+            value = eq + 1;
+        } else if (i + 1 < *argc && strncmp(argv[i + 1], "--", 2) != 0) {
+            value = argv[++i];
+        } else {
+            return fail(err, err_size, "%s needs a value", s->flag);
+        }
+        src->text[id] = value;
+        snprintf(src->origin[id], sizeof src->origin[id], "%s", s->flag);
+    }
+    for (; i < *argc; i++)
+        argv[out++] = argv[i];
+    argv[out] = NULL;
+    *argc = out;
+    return 0;
+}
+
+/* ---- the environment ---- */
+
+static void read_environment(struct sources *src) {
+    for (int id = 0; id < S_COUNT; id++) {
+        if (src->text[id])
+            continue;
+        const char *v = getenv(settings[id].env);
+        /* An empty variable counts as unset, as `VAR= authkit ...` means to a shell user. */
+        if (v && *v) {
+            src->text[id] = v;
+            snprintf(src->origin[id], sizeof src->origin[id], "%s", settings[id].env);
+        }
+    }
+}
+
+/* ---- the .env file ---- */
+
+static void free_dotenv(struct sources *src) {
+    for (int id = 0; id < S_COUNT; id++) {
+        if (src->dotenv[id]) {
+            sodium_memzero(src->dotenv[id], strlen(src->dotenv[id]));
+            free(src->dotenv[id]);
+            src->dotenv[id] = NULL;
+        }
+    }
+}
+
+static char *skip_blanks(char *p) {
+    while (*p == ' ' || *p == '\t')
+        p++;
+    return p;
+}
+
+/* Parses the value that starts at `p` in place: quoted ('...' literally, "..." with \" and
+ * \\ escapes) or bare (up to a " #" comment, trailing blanks dropped). Returns the value
+ * or NULL with the reason in `why`. */
+static char *parse_dotenv_value(char *p, const char **why) {
+    if (*p == '\'' || *p == '"') {
+        char quote = *p++;
+        char *value = p, *w = p;
+        for (;; p++) {
+            if (*p == '\0') {
+                *why = "unterminated quote";
+                return NULL;
+            }
+            if (*p == quote)
+                break;
+            if (quote == '"' && *p == '\\' && (p[1] == '"' || p[1] == '\\'))
+                p++;
+            *w++ = *p;
+        }
+        p = skip_blanks(p + 1);
+        if (*p != '\0' && *p != '#') {
+            *why = "unexpected text after the closing quote";
+            return NULL;
+        }
+        *w = '\0';
+        return value;
+    }
+    char *value = p;
+    for (; *p; p++) {
+        if (*p == '#' && (p == value || p[-1] == ' ' || p[-1] == '\t')) {
+            *p = '\0';
+            break;
+        }
+    }
+    size_t n = strlen(value);
+    while (n > 0 && (value[n - 1] == ' ' || value[n - 1] == '\t'))
+        value[--n] = '\0';
+    return value;
+}
+
+/* One line of .env. Returns 0 (blank, comment, a setting or a key we ignore) or -1. */
+static int read_dotenv_line(struct sources *src, char *line, int lineno, char *err,
+                            size_t err_size) {
+    size_t n = strlen(line);
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    char *p = skip_blanks(line);
+    if (*p == '\0' || *p == '#')
+        return 0;
+    if (strncmp(p, "export", 6) == 0 && (p[6] == ' ' || p[6] == '\t'))
+        p = skip_blanks(p + 6);
+    char *key = p;
+    if (!(isalpha((unsigned char)*p) || *p == '_'))
+        return fail(err, err_size, ".env line %d: expected KEY=value", lineno);
+    while (isalnum((unsigned char)*p) || *p == '_')
+        p++;
+    char *key_end = p;
+    p = skip_blanks(p);
+    if (*p != '=')
+        return fail(err, err_size, ".env line %d: expected KEY=value", lineno);
+    *key_end = '\0';
+    const char *why = NULL;
+    char *value = parse_dotenv_value(skip_blanks(p + 1), &why);
+    if (!value)
+        return fail(err, err_size, ".env line %d: %s", lineno, why);
+    if (strncmp(key, "AUTHKIT_", 8) != 0)
+        return 0; /* the file may configure other programs too */
+    int id = -1;
+    for (int i = 0; i < S_COUNT; i++)
+        if (strcmp(settings[i].env, key) == 0)
+            id = i;
+    if (id < 0)
+        return fail(err, err_size, ".env line %d: unknown setting %.64s (see `authkit --help`)",
+                    lineno, key);
+    if (src->dotenv[id]) {
+        sodium_memzero(src->dotenv[id], strlen(src->dotenv[id]));
+        free(src->dotenv[id]);
+    }
+    src->dotenv[id] = strdup(value);
+    if (!src->dotenv[id])
+        return fail(err, err_size, ".env line %d: out of memory", lineno);
+    src->dotenv_line[id] = lineno;
+    return 0;
+}
+
+static int read_dotenv(struct sources *src, char *err, size_t err_size) {
+    FILE *f = fopen(".env", "r");
+    if (!f) {
+        if (errno == ENOENT)
+            return 0;
+        return fail(err, err_size, "cannot read .env: %s", strerror(errno));
+    }
+    char line[DOTENV_LINE_MAX];
+    int lineno = 0, rc = 0;
+    while (rc == 0 && fgets(line, sizeof line, f)) {
+        lineno++;
+        if (!strchr(line, '\n') && !feof(f))
+            rc = fail(err, err_size, ".env line %d: longer than %d bytes", lineno,
+                      DOTENV_LINE_MAX - 2);
+        else
+            rc = read_dotenv_line(src, line, lineno, err, err_size);
+    }
+    if (rc == 0 && ferror(f))
+        rc = fail(err, err_size, "cannot read .env: %s", strerror(errno));
+    sodium_memzero(line, sizeof line);
+    fclose(f);
+    if (rc != 0)
+        return rc;
+    for (int id = 0; id < S_COUNT; id++) {
+        if (!src->text[id] && src->dotenv[id] && src->dotenv[id][0]) {
+            src->text[id] = src->dotenv[id];
+            snprintf(src->origin[id], sizeof src->origin[id], ".env line %d (%s)",
+                     src->dotenv_line[id], settings[id].env);
+        }
+    }
+    return 0;
+}
+
+/* ---- values ---- */
+
+static int parse_long(const char *text, const char *origin, long min, long max, long *out,
+                      char *err, size_t err_size) {
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (end == text || *end != '\0' || isspace((unsigned char)text[0]))
+        return fail(err, err_size, "%s: '%.40s' is not a whole number", origin, text);
+    if (errno == ERANGE || v < min || v > max)
+        return fail(err, err_size, "%s: %.40s is out of range (%ld..%ld)", origin, text, min, max);
+    *out = v;
+    return 0;
+}
+
+static int parse_bool(const char *text, const char *origin, bool *out, char *err, size_t err_size) {
+    static const char *const yes[] = {"1", "true", "yes", "on"};
+    static const char *const no[] = {"0", "false", "no", "off"};
+    for (size_t i = 0; i < 4; i++) {
+        if (strcasecmp(text, yes[i]) == 0) {
+            *out = true;
+            return 0;
+        }
+        if (strcasecmp(text, no[i]) == 0) {
+            *out = false;
+            return 0;
+        }
+    }
+    return fail(err, err_size, "%s: '%.40s' is not a boolean (use true/false, 1/0, yes/no, on/off)",
+                origin, text);
+}
+
+static int copy_text(char *dst, size_t size, const char *text, const char *origin, char *err,
+                     size_t err_size) {
+    size_t n = strlen(text);
+    if (n >= size)
+        return fail(err, err_size, "%s: too long (at most %zu characters)", origin, size - 1);
+    memcpy(dst, text, n + 1);
+    return 0;
+}
+
+/* "host:port" or "[v6]:port". */
+static int parse_listen(struct authkit_config *cfg, const char *text, const char *origin, char *err,
+                        size_t err_size) {
+    const char *host = text, *host_end, *port;
+    if (text[0] == '[') {
+        host = text + 1;
+        host_end = strchr(host, ']');
+        if (!host_end || host_end[1] != ':')
+            return fail(err, err_size, "%s: expected [IPV6]:PORT, got '%.80s'", origin, text);
+        port = host_end + 2;
+    } else {
+        host_end = strrchr(text, ':');
+        if (!host_end)
+            return fail(err, err_size, "%s: expected HOST:PORT, got '%.80s'", origin, text);
+        if (memchr(text, ':', (size_t)(host_end - text)))
+            return fail(err, err_size, "%s: put an IPv6 address in brackets, as in [::1]:8080",
+                        origin);
+        port = host_end + 1;
+    }
+    size_t n = (size_t)(host_end - host);
+    if (n == 0)
+        return fail(err, err_size, "%s: the host is missing (e.g. 127.0.0.1:8080)", origin);
+    if (n >= sizeof cfg->listen_host)
+        return fail(err, err_size, "%s: the host is too long", origin);
+    for (size_t i = 0; i < n; i++)
+        if (isspace((unsigned char)host[i]) || iscntrl((unsigned char)host[i]))
+            return fail(err, err_size, "%s: the host contains a space or control character",
+                        origin);
+    char what[120];
+    snprintf(what, sizeof what, "%.100s (port)", origin);
+    long p;
+    if (parse_long(port, what, 0, 65535, &p, err, err_size) != 0)
+        return -1;
+    memcpy(cfg->listen_host, host, n);
+    cfg->listen_host[n] = '\0';
+    cfg->listen_port = (int)p;
+    return 0;
+}
+
+/* A cookie name is an HTTP token (RFC 6265 §4.1.1, RFC 9110 §5.6.2). */
+static bool cookie_name_ok(const char *s) {
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && !strchr("!#$%&'*+-.^_`|~", *s))
+            return false;
+    return true;
+}
+
+static bool cookie_domain_ok(const char *s) {
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '-' && *s != '.')
+            return false;
+    return true;
+}
+
+static int apply_number(struct authkit_config *cfg, int id, const char *text, const char *origin,
+                        char *err, size_t err_size) {
+    long v;
+    if (parse_long(text, origin, settings[id].min, settings[id].max, &v, err, err_size) != 0)
+        return -1;
+    switch (id) {
+        case S_TIMEOUT:
+            cfg->lib.session_timeout_minutes = (int)v;
+            break;
+        case S_COST:
+            cfg->lib.bcrypt_cost = (int)v;
+            break;
+        case S_MIN_LENGTH:
+            cfg->lib.password_min_length = (int)v;
+            break;
+        case S_CLEANUP:
+            cfg->lib.cleanup_interval_ms = (int)(v * 1000);
+            break;
+        case S_WORKERS:
+            cfg->password_workers = (int)v;
+            break;
+        case S_QUEUE:
+            cfg->password_queue = (int)v;
+            break;
+        case S_HTTP_THREADS:
+            cfg->http_threads = (int)v;
+            break;
+        case S_MAX_BODY:
+            cfg->max_body_bytes = (size_t)v;
+            break;
+        default:
+            break;
+    }
+    return 0;
+}
+
+static int apply(struct authkit_config *cfg, int id, const char *text, const char *origin,
+                 char *err, size_t err_size) {
+    switch (id) {
+        case S_DATABASE:
+            return copy_text(cfg->database_url, sizeof cfg->database_url, text, origin, err,
+                             err_size);
+        case S_SECRET:
+            /* Never echo the value: only its length is ever reported. */
+            if (strlen(text) >= sizeof cfg->session_secret)
+                return fail(err, err_size, "%s: the secret is too long (at most %zu characters)",
+                            origin, sizeof cfg->session_secret - 1);
+            memcpy(cfg->session_secret, text, strlen(text) + 1);
+            return 0;
+        case S_LISTEN:
+            return parse_listen(cfg, text, origin, err, err_size);
+        case S_STORAGE:
+            return parse_bool(text, origin, &cfg->lib.enable_session_storage, err, err_size);
+        case S_INSECURE:
+            return parse_bool(text, origin, &cfg->insecure_cookies, err, err_size);
+        case S_COOKIE_NAME:
+            if (copy_text(cfg->cookie_name, sizeof cfg->cookie_name, text, origin, err, err_size) !=
+                0)
+                return -1;
+            if (!cookie_name_ok(cfg->cookie_name))
+                return fail(err, err_size,
+                            "%s: '%.80s' is not a valid cookie name (letters, digits and "
+                            "!#$%%&'*+-.^_`|~ only)",
+                            origin, text);
+            return 0;
+        case S_COOKIE_DOMAIN:
+            if (copy_text(cfg->cookie_domain, sizeof cfg->cookie_domain, text, origin, err,
+                          err_size) != 0)
+                return -1;
+            if (!cookie_domain_ok(cfg->cookie_domain))
+                return fail(err, err_size, "%s: '%.80s' is not a valid domain name", origin, text);
+            return 0;
+        default:
+            return apply_number(cfg, id, text, origin, err, err_size);
+    }
+}
+
+static bool has_prefix(const char *s, const char *prefix) {
+    return strncasecmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* The cookie settings must make a cookie browsers accept. */
+static int check_cookie(struct authkit_config *cfg, const struct sources *src, char *err,
+                        size_t err_size) {
+    bool named = src->text[S_COOKIE_NAME] != NULL;
+    if (cfg->insecure_cookies) {
+        if (!named) {
+            snprintf(cfg->cookie_name, sizeof cfg->cookie_name, "session_token");
+            return 0;
+        }
+        if (has_prefix(cfg->cookie_name, "__Host-") || has_prefix(cfg->cookie_name, "__Secure-"))
+            return fail(err, err_size,
+                        "%s: browsers refuse a %s cookie without Secure; choose a name without "
+                        "the prefix for insecure (plain HTTP) cookies",
+                        src->origin[S_COOKIE_NAME],
+                        has_prefix(cfg->cookie_name, "__Host-") ? "__Host-" : "__Secure-");
+        return 0;
+    }
+    if (cfg->cookie_domain[0] && has_prefix(cfg->cookie_name, "__Host-"))
+        return fail(err, err_size,
+                    "%s: a __Host- cookie cannot have a Domain; set a cookie name without that "
+                    "prefix too (e.g. __Secure-session_token)",
+                    src->origin[S_COOKIE_DOMAIN]);
+    return 0;
+}
+
+int authkit_config_load(struct authkit_config *cfg, int *argc, char **argv, char *err,
+                        size_t err_size) {
+    if (err && err_size)
+        err[0] = '\0';
+    if (!cfg || !argc || !argv)
+        return fail(err, err_size, "internal error: no configuration to fill");
+    set_defaults(cfg);
+    struct sources src;
+    memset(&src, 0, sizeof src);
+    int rc = read_flags(&src, argc, argv, err, err_size);
+    if (rc == 0) {
+        read_environment(&src);
+        rc = read_dotenv(&src, err, err_size);
+    }
+    for (int id = 0; rc == 0 && id < S_COUNT; id++)
+        if (src.text[id])
+            rc = apply(cfg, id, src.text[id], src.origin[id], err, err_size);
+    if (rc == 0)
+        rc = check_cookie(cfg, &src, err, err_size);
+    free_dotenv(&src);
+    cfg->lib.database_url = cfg->database_url;
+    cfg->lib.session_secret = cfg->session_secret[0] ? cfg->session_secret : NULL;
+    return rc;
+}
+
+int authkit_config_require_secret(const struct authkit_config *cfg, char *err, size_t err_size) {
+    size_t n = cfg ? strlen(cfg->session_secret) : 0;
+    if (n == 0)
+        return fail(err, err_size,
+                    "no session secret (needed to open the database): set AUTHKIT_SESSION_SECRET "
+                    "(32 or more characters) in the environment or in .env; `authkit secret` "
+                    "generates one");
+    if (n < 32)
+        return fail(err, err_size,
+                    "AUTHKIT_SESSION_SECRET is too short (%zu characters; at least 32 are "
+                    "needed); `authkit secret` generates a good one",
+                    n);
+    return 0;
+}

@@ -1,0 +1,126 @@
+/* Building responses and reading requests for the HTTP service. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "server/internal.h"
+#include "server/pages.h"
+
+enum MHD_Result respond(struct request *req, unsigned status, struct MHD_Response *response) {
+    if (!response)
+        return MHD_NO;
+    /* Everything this service answers is about a user or a credential: never cache it. */
+    MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(response, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(response, "X-Frame-Options", "DENY");
+    if (!MHD_get_response_header(response, "Content-Security-Policy"))
+        MHD_add_response_header(response, "Content-Security-Policy",
+                                "default-src 'none'; frame-ancestors 'none'; base-uri 'none'");
+    if (status == MHD_HTTP_UNAUTHORIZED &&
+        !MHD_get_response_header(response, MHD_HTTP_HEADER_WWW_AUTHENTICATE))
+        MHD_add_response_header(response, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    req->status = status;
+    enum MHD_Result r = MHD_queue_response(req->conn, status, response);
+    MHD_destroy_response(response);
+    return r;
+}
+
+struct MHD_Response *response_json(json_t *body) {
+    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(body);
+    if (!text)
+        return NULL;
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(text);
+        return NULL;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json; charset=utf-8");
+    return r;
+}
+
+enum MHD_Result respond_json(struct request *req, unsigned status, json_t *body) {
+    return respond(req, status, response_json(body));
+}
+
+enum MHD_Result respond_error(struct request *req, authkit_status status, const char *message) {
+    json_t *body = json_pack("{s:s, s:s}", "error", authkit_status_name(status), "message",
+                             message ? message : authkit_strerror(status));
+    return respond_json(req, (unsigned)authkit_status_http(status), body);
+}
+
+enum MHD_Result respond_html(struct request *req, unsigned status, char *html) {
+    if (!html)
+        return respond_error(req, AUTHKIT_NOMEM, NULL);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(html), html, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(html);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8");
+    MHD_add_response_header(r, "Content-Security-Policy", pages_csp());
+    return respond(req, status, r);
+}
+
+enum MHD_Result respond_redirect(struct request *req, const char *location) {
+    struct MHD_Response *r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, location);
+    return respond(req, MHD_HTTP_SEE_OTHER, r);
+}
+
+const char *header(struct request *req, const char *name) {
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+/* true when the URL-ish `value` ("https://host:port/path" or "https://host") names the
+ * same host (and port) as the request's Host header. */
+static bool same_host(struct request *req, const char *value) {
+    const char *host = header(req, MHD_HTTP_HEADER_HOST);
+    const char *p = value ? strstr(value, "://") : NULL;
+    if (!host || !p)
+        return false;
+    p += 3;
+    size_t n = strcspn(p, "/?#");
+    return n == strlen(host) && strncasecmp(p, host, n) == 0;
+}
+
+bool same_origin(struct request *req) {
+    const char *site = header(req, "Sec-Fetch-Site");
+    if (site)
+        return strcmp(site, "same-origin") == 0 || strcmp(site, "none") == 0;
+    const char *origin = header(req, "Origin");
+    if (origin)
+        return same_host(req, origin); /* "null" has no host: refused */
+    const char *referer = header(req, MHD_HTTP_HEADER_REFERER);
+    return referer && same_host(req, referer);
+}
+
+bool cross_site(struct request *req) {
+    const char *site = header(req, "Sec-Fetch-Site");
+    if (site)
+        return strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0;
+    const char *origin = header(req, "Origin");
+    return origin && !same_host(req, origin);
+}
+
+void client_ip(struct request *req, char out[AUTHKIT_IP_SIZE]) {
+    out[0] = '\0';
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!info || !info->client_addr)
+        return;
+    const struct sockaddr *sa = info->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+                  AUTHKIT_IP_SIZE);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+                  AUTHKIT_IP_SIZE);
+}
