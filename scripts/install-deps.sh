@@ -9,6 +9,7 @@ packages=(
   libpq-dev postgresql
   python3 python3-bcrypt python3-jwt
   clang libclang-rt-14-dev
+  nginx chromium nodejs
 )
 
 missing=()
@@ -17,6 +18,8 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
+# npm comes with some Node.js builds and is Debian's own package otherwise.
+command -v npm >/dev/null || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "install-deps: installing ${missing[*]}" >&2

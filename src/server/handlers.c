@@ -279,10 +279,10 @@ static enum MHD_Result logged_out(struct request *req, json_t *body) {
     } else {
         r = response_json(body);
     }
-    if (r) {
+    /* Only our cookie is cleared: Clear-Site-Data would also wipe the cookies of the app
+     * that shares this origin behind a forward-auth proxy. */
+    if (r)
         authkit_mhd_clear_cookie(r, &req->srv->cookie);
-        MHD_add_response_header(r, "Clear-Site-Data", "\"cookies\"");
-    }
     return respond(req, status, r);
 }
 
@@ -477,7 +477,8 @@ static enum MHD_Result metrics_get(struct request *req) {
         free(text);
         return MHD_NO;
     }
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            "text/plain; version=0.0.4; charset=utf-8");
     return respond(req, MHD_HTTP_OK, r);
 }
 

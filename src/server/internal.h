@@ -3,6 +3,7 @@
 #define AUTHKIT_SERVER_INTERNAL_H
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <microhttpd.h>
 
 #include "authkit/mhd.h"
@@ -19,6 +20,7 @@ struct authkit_server {
     struct authkit_pool *pool;
     struct authkit_metrics metrics;
     int port;
+    atomic_int in_flight; /* requests begun and not yet completed */
 };
 
 struct request;

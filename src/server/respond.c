@@ -16,6 +16,10 @@ enum MHD_Result respond(struct request *req, unsigned status, struct MHD_Respons
     MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(response, "Referrer-Policy", "no-referrer");
     MHD_add_response_header(response, "X-Frame-Options", "DENY");
+    /* Browsers ignore it over plain HTTP; behind TLS it pins the origin to HTTPS. */
+    if (!req->srv->cfg->insecure_cookies)
+        MHD_add_response_header(response, "Strict-Transport-Security",
+                                "max-age=31536000; includeSubDomains");
     if (!MHD_get_response_header(response, "Content-Security-Policy"))
         MHD_add_response_header(response, "Content-Security-Policy",
                                 "default-src 'none'; frame-ancestors 'none'; base-uri 'none'");

@@ -5,17 +5,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "server/internal.h"
 
-/* Per-connection memory for headers: large enough for any sane request, small enough that
- * a flood of connections cannot exhaust memory. Requests beyond it get MHD's own 431. */
-#define CONNECTION_MEMORY          (64 * 1024)
+/* Per-connection memory for the request head. Our own limits below answer with a JSON
+ * error; only a head larger than this gets libmicrohttpd's plain 431. The pool is mapped
+ * lazily, so the limit costs address space, not resident memory. */
+#define CONNECTION_MEMORY          (1024 * 1024)
 #define CONNECTION_TIMEOUT_SECONDS 30
-/* Our own limit for the Cookie and Authorization headers, answered with a JSON 431. */
-#define MAX_CREDENTIAL_HEADER 8192
+/* Limits on headers, answered with a JSON 431. */
+#define MAX_HEADER_VALUE  8192
+#define MAX_HEADERS_TOTAL 32768
 
 static uint64_t now_us(void) {
     struct timespec ts;
@@ -23,24 +26,50 @@ static uint64_t now_us(void) {
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-static bool header_too_long(struct request *req) {
-    const char *names[] = {MHD_HTTP_HEADER_COOKIE, MHD_HTTP_HEADER_AUTHORIZATION};
-    for (size_t i = 0; i < 2; i++) {
-        const char *v = header(req, names[i]);
-        if (v && strnlen(v, MAX_CREDENTIAL_HEADER + 1) > MAX_CREDENTIAL_HEADER)
-            return true;
-    }
-    return false;
+struct header_scan {
+    size_t total;
+    bool too_long;
+    int content_lengths;
+    bool transfer_encoding;
+};
+
+static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value) {
+    (void)kind;
+    struct header_scan *scan = cls;
+    size_t len = strlen(key) + (value ? strlen(value) : 0);
+    scan->total += len;
+    scan->too_long |= len > MAX_HEADER_VALUE || scan->total > MAX_HEADERS_TOTAL;
+    scan->content_lengths += strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0;
+    scan->transfer_encoding |= strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0;
+    return MHD_YES;
+}
+
+/* Answers and closes the connection: after a framing error nothing that follows on it can
+ * be trusted to be a separate request. */
+static enum MHD_Result refuse_and_close(struct request *req, unsigned status, const char *code,
+                                        const char *message) {
+    struct MHD_Response *r =
+        response_json(json_pack("{s:s, s:s}", "error", code, "message", message));
+    if (r)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    return respond(req, status, r);
 }
 
 /* First call for a request: limits that need no body. Returns MHD_YES with nothing queued
  * to go on reading, or the result of queueing an early answer. */
 static enum MHD_Result first_call(struct request *req, bool *answered) {
     *answered = true;
-    if (header_too_long(req))
-        return respond_error(req, AUTHKIT_VALIDATION, "A request header is too long") == MHD_YES
-                   ? MHD_YES
-                   : MHD_NO;
+    struct header_scan scan = {0};
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, scan_header, &scan);
+    /* Request smuggling: a proxy and this server must never disagree on where a body ends
+     * (RFC 9112 section 6.3). */
+    if (scan.content_lengths > 1 || (scan.content_lengths && scan.transfer_encoding))
+        return refuse_and_close(req, MHD_HTTP_BAD_REQUEST, "VALIDATION_ERROR",
+                                "Conflicting Content-Length / Transfer-Encoding headers");
+    if (scan.too_long)
+        return refuse_and_close(req, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE, "HEADERS_TOO_LARGE",
+                                "Request headers are too large");
     const char *cl = header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl && strtoull(cl, NULL, 10) > req->srv->cfg->max_body_bytes) {
         json_t *body = json_pack("{s:s, s:s}", "error", "PAYLOAD_TOO_LARGE", "message",
@@ -65,6 +94,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         req->method = method;
         req->url = url;
         req->started_us = now_us();
+        atomic_fetch_add(&req->srv->in_flight, 1);
         *con_cls = req;
         bool answered;
         enum MHD_Result r = first_call(req, &answered);
@@ -117,6 +147,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     }
     free(req);
     *con_cls = NULL;
+    atomic_fetch_sub(&srv->in_flight, 1);
 }
 
 static int cores(void) {
@@ -202,16 +233,13 @@ void authkit_server_stop(struct authkit_server *srv) {
     if (!srv)
         return;
     /* Stop accepting; finish the password work already queued (those connections are
-     * resumed and answered); give open requests up to 10 s to complete; then stop. */
+     * resumed and answered); give requests in progress up to 10 s to complete (idle
+     * keep-alive connections carry none and do not hold shutdown up); then stop. */
     MHD_socket listener = MHD_quiesce_daemon(srv->daemon);
     if (listener != MHD_INVALID_SOCKET)
         close(listener);
     authkit_pool_stop(srv->pool);
-    for (int i = 0; i < 1000; i++) {
-        const union MHD_DaemonInfo *info =
-            MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-        if (!info || info->num_connections == 0)
-            break;
+    for (int i = 0; i < 1000 && atomic_load(&srv->in_flight) > 0; i++) {
         struct timespec ts = {0, 10 * 1000000};
         nanosleep(&ts, NULL);
     }

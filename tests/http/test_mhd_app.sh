@@ -19,7 +19,7 @@ db="sqlite://$tmp/app.db"
 printf 'correct horse\n' | "$cli" --database "$db" user add --email ada@example.com --username ada >/dev/null
 "$app" "$db" 0 >"$tmp/out" 2>"$tmp/err" &
 pid=$!
-for _ in $(seq 100); do grep -q '^listening on' "$tmp/out" && break; sleep 0.05; done
+for _ in $(seq 400); do grep -q '^listening on' "$tmp/out" && break; sleep 0.05; done
 port=$(sed -n 's/^listening on //p' "$tmp/out")
 if [ -z "$port" ]; then
   echo "mhd_app did not start:" >&2
@@ -55,5 +55,9 @@ check "logout" "signed out" "$(curl -s -X POST -H "Cookie: $cookie" "$base/logou
 check "private after logout" 401 "$(status -H "Cookie: $cookie" "$base/private")"
 check "log has no token" 0 "$(grep -c "$token" "$tmp/out" "$tmp/err" | awk -F: '{s+=$2} END {print s}')"
 
+if [ "$failed" -ne 0 ]; then
+  echo "--- mhd_app stdout/stderr:" >&2
+  cat "$tmp/out" "$tmp/err" >&2
+fi
 echo "mhd_app: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
