@@ -25,3 +25,6 @@ install(FILES ${PROJECT_BINARY_DIR}/authkitConfig.cmake
 file(RELATIVE_PATH AUTHKIT_PC_TO_PREFIX /root/${CMAKE_INSTALL_LIBDIR}/pkgconfig /root)
 configure_file(packaging/authkit.pc.in ${PROJECT_BINARY_DIR}/authkit.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/authkit.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+
+install(FILES docs/authkit.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+install(FILES packaging/authkit.service DESTINATION ${CMAKE_INSTALL_DATADIR}/authkit)
