@@ -15,4 +15,9 @@ authkit_status authkit__email_normalize(const char *email, char out[AUTHKIT_EMAI
 /* true when the `len` bytes at `s` are well-formed UTF-8 (no overlongs, no surrogates). */
 bool authkit__utf8_valid(const char *s, size_t len);
 
+/* Replaces, in place, every byte that is not part of well-formed UTF-8 and every control
+ * character with '?': client-supplied text (IP, User-Agent) is then the same in every
+ * store and safe to show. */
+void authkit__text_sanitize(char *s);
+
 #endif

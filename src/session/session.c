@@ -51,6 +51,8 @@ static authkit_status issue_session(authkit_ctx *ctx, const struct authkit_store
         authkit__strlcpy(s.info.ip, opts ? opts->ip : NULL, sizeof s.info.ip);
         authkit__strlcpy(s.info.user_agent, opts ? opts->user_agent : NULL,
                          sizeof s.info.user_agent);
+        authkit__text_sanitize(s.info.ip);
+        authkit__text_sanitize(s.info.user_agent);
         st = ctx->store->session_insert(ctx->store_state, &s, err);
     } else {
         struct authkit__jwt_claims claims = {.iat = now, .exp = out->expires_at};

@@ -366,6 +366,22 @@ static void test_delete_expired(void) {
     CHECK_INT(after, count);
 }
 
+/* Client text is stored as well-formed UTF-8 without control characters, in every store. */
+static void test_client_text_sanitized(void) {
+    authkit_user u = fixture_user(&f, "kim", PW);
+    authkit_session_opts o = {.ip = "10.0.0.1\r\n",
+                              .user_agent = "bad\xff\x01"
+                                            "agent \xc3\xa9\xc3"};
+    authkit_login_result r;
+    CHECK_OK(authkit_session_create(f.ctx, u.id, &o, &r, NULL));
+    authkit_session_info list[2];
+    size_t n = 0;
+    CHECK_OK(authkit_session_list(f.ctx, u.id, list, 2, &n, NULL));
+    CHECK_INT(n, 1);
+    CHECK_STR(list[0].ip, "10.0.0.1??");
+    CHECK_STR(list[0].user_agent, "bad??agent \xc3\xa9?");
+}
+
 int main(void) {
     fixture_options(&f);
     f.opts.cleanup_batch_size = 3; /* several batches in test_delete_expired */
@@ -381,6 +397,7 @@ int main(void) {
     test_session_create_and_user_changes();
     test_rehash();
     test_delete_expired();
+    test_client_text_sanitized();
     fixture_teardown(&f);
     return check_done("session");
 }
