@@ -75,10 +75,13 @@ static authkit_status check_options(const authkit_options *o, authkit_error *err
     return AUTHKIT_OK;
 }
 
-/* Picks the adapter from the URL scheme; `*location` is what follows it. */
+/* Picks the adapter from the URL scheme. For SQLite `*location` is what follows the
+ * scheme; for PostgreSQL it is the whole URL, which libpq reads itself (user, password,
+ * host, port, database and options such as sslmode or host=/socket/dir). */
 static authkit_status select_store(const char *url, const struct authkit_store_ops **ops,
                                    const char **location, authkit_error *err) {
     static const char sqlite_scheme[] = "sqlite://";
+    static const char *const pg_schemes[] = {"postgresql://", "postgres://"};
     if (strcmp(url, "sqlite::memory:") == 0) {
         *ops = &authkit__store_sqlite;
         *location = ":memory:";
@@ -90,8 +93,16 @@ static authkit_status select_store(const char *url, const struct authkit_store_o
         *location = url + sizeof sqlite_scheme - 1;
         return AUTHKIT_OK;
     }
+    for (size_t i = 0; i < sizeof pg_schemes / sizeof pg_schemes[0]; i++) {
+        if (strncmp(url, pg_schemes[i], strlen(pg_schemes[i])) == 0) {
+            *ops = &authkit__store_pg;
+            *location = url;
+            return AUTHKIT_OK;
+        }
+    }
     return authkit__fail(err, AUTHKIT_CONFIG, "database_url",
-                         "database_url must start with sqlite:// (e.g. sqlite://./authkit.db)");
+                         "database_url must start with sqlite:// (e.g. sqlite://./authkit.db) "
+                         "or postgresql:// (e.g. postgresql://user@host/db)");
 }
 
 static char *secret_dup(const char *s, size_t len) {

@@ -115,5 +115,7 @@ struct authkit_store_ops {
 
 /* The SQLite adapter (src/store/sqlite/). */
 extern const struct authkit_store_ops authkit__store_sqlite;
+/* The PostgreSQL adapter (src/store/pg/); its location is a libpq connection string or URI. */
+extern const struct authkit_store_ops authkit__store_pg;
 
 #endif

@@ -774,6 +774,117 @@ static void sc_test_delete_expired(const struct sc_target *t) {
     ops->close(st);
 }
 
+/* Input the core never produces but that reaches the store from outside (a login name, an
+ * id from a URL path, a User-Agent header): every adapter answers alike. Ids match only
+ * in their canonical lower-case form; text that is not UTF-8 matches nothing and is never
+ * an error; case is folded for ASCII letters only (the Kelvin sign is not a "k"); an ip or
+ * user agent that is not UTF-8 does not make a login fail. */
+static void sc_test_odd_input(const struct sc_target *t) {
+    char loc[512];
+    void *st = sc_open(t, loc, sizeof loc);
+    if (!st)
+        return;
+    const struct authkit_store_ops *ops = t->ops;
+    authkit_error err;
+    struct authkit_store_user row, got;
+    size_t n = 99;
+    const char *id = "0000abcd-0000-4000-8000-00000000000f";
+    sc_user(&row, 1, "jos\xc3\xa9@example.com", "Jose_1", SC_T0);
+    authkit__strlcpy(row.user.id, id, sizeof row.user.id);
+    CHECK_OK(ops->user_insert(st, &row, &err));
+    sc_add_user(t, st, 2, "kelvin@example.com", "kelvin", SC_T0 + 1);
+
+    static const struct {
+        enum authkit_user_key key;
+        const char *value;
+        authkit_status status;
+    } gets[] = {
+        {AUTHKIT_USER_BY_ID, "0000abcd-0000-4000-8000-00000000000f", AUTHKIT_OK},
+        {AUTHKIT_USER_BY_ID, "0000ABCD-0000-4000-8000-00000000000F", AUTHKIT_NOT_FOUND},
+        {AUTHKIT_USER_BY_ID, "{0000abcd-0000-4000-8000-00000000000f}", AUTHKIT_NOT_FOUND},
+        {AUTHKIT_USER_BY_ID, "0000abcd00004000800000000000000f", AUTHKIT_NOT_FOUND},
+        {AUTHKIT_USER_BY_ID, "not-a-uuid", AUTHKIT_NOT_FOUND},
+        {AUTHKIT_USER_BY_ID, "", AUTHKIT_NOT_FOUND},
+        {AUTHKIT_USER_BY_EMAIL, "jos\xc3\xa9@example.com", AUTHKIT_OK},
+        {AUTHKIT_USER_BY_EMAIL, "JOS\xc3\xa9@example.com", AUTHKIT_NOT_FOUND}, /* exact */
+        {AUTHKIT_USER_BY_EMAIL, "jos\xc3", AUTHKIT_NOT_FOUND},
+        {AUTHKIT_USER_BY_USERNAME, "JOSE_1", AUTHKIT_OK},
+        {AUTHKIT_USER_BY_USERNAME, "\xff\xfe", AUTHKIT_NOT_FOUND},
+        {AUTHKIT_USER_BY_USERNAME,
+         "\xe2\x84\xaa"
+         "elvin",
+         AUTHKIT_NOT_FOUND}, /* Kelvin sign */
+        {AUTHKIT_USER_BY_USERNAME, "KELVIN", AUTHKIT_OK},
+    };
+    for (size_t i = 0; i < sizeof gets / sizeof gets[0]; i++) {
+        authkit_status s = ops->user_get(st, gets[i].key, gets[i].value, &got, &err);
+        CHECK_MSG(s == gets[i].status, "[%s] odd get row %zu: %s (%s)", t->label, i,
+                  authkit_status_name(s), err.message);
+    }
+
+    static const struct {
+        const char *query;
+        int want; /* 1: the user with the odd id, 2: kelvin, 0: nobody */
+    } searches[] = {
+        {"jos\xc3\xa9", 1}, {"JOS", 1},          {"JOS\xc3\x89", 0},
+        {"\xff", 0},        {"\xe2\x84\xaa", 0}, {"KELV", 2},
+    };
+    for (size_t i = 0; i < sizeof searches / sizeof searches[0]; i++) {
+        authkit_user out[4];
+        n = 99;
+        authkit_status s = ops->user_search(st, searches[i].query, out, 4, &n, &err);
+        CHECK_MSG(s == AUTHKIT_OK, "[%s] odd search row %zu: %s", t->label, i, err.message);
+        const char *want = searches[i].want == 1   ? id
+                           : searches[i].want == 2 ? "00000000-0000-4000-8000-000000000002"
+                                                   : NULL;
+        CHECK_MSG(want ? n == 1 && strcmp(out[0].id, want) == 0 : n == 0,
+                  "[%s] odd search row %zu: %zu users", t->label, i, n);
+    }
+
+    /* Writes by a non-canonical id find nothing and change nothing. */
+    const char *upper = "0000ABCD-0000-4000-8000-00000000000F";
+    struct authkit_store_session s;
+    sc_session(&s, 1, 1, SC_T0, SC_T0 + SC_HOUR);
+    authkit__strlcpy(s.info.user_id, id, sizeof s.info.user_id);
+    CHECK_OK(ops->session_insert(st, &s, &err));
+    sc_session(&s, 2, 1, SC_T0, SC_T0 + SC_HOUR);
+    authkit__strlcpy(s.info.user_id, upper, sizeof s.info.user_id);
+    CHECK_STATUS(ops->session_insert(st, &s, &err), AUTHKIT_NOT_FOUND);
+    CHECK_STR(err.field, "user_id");
+    size_t ended = 99;
+    CHECK_STATUS(ops->user_end_sessions(st, upper, SC_T0 + 5, &ended, &err), AUTHKIT_NOT_FOUND);
+    CHECK_STATUS(ops->user_set_password(st, upper, SC_HASH_B, SC_T0 + 5, &ended, &err),
+                 AUTHKIT_NOT_FOUND);
+    CHECK_OK(ops->user_rehash(st, upper, SC_HASH_A, SC_HASH_B, &err));
+    CHECK_STATUS(ops->session_delete_id(st, upper, "10000000-0000-4000-8000-000000000001", &err),
+                 AUTHKIT_NOT_FOUND);
+    authkit_session_info list[2];
+    CHECK_OK(ops->session_list(st, upper, SC_T0, list, 2, &n, &err));
+    CHECK_INT(n, 0);
+    CHECK_STATUS(ops->user_delete(st, upper, &err), AUTHKIT_NOT_FOUND);
+    CHECK(sc_session_exists(t, st, 1));
+    CHECK_STR(sc_get(t, st, 2).password_hash, SC_HASH_A);
+    CHECK_OK(ops->user_get(st, AUTHKIT_USER_BY_ID, id, &got, &err));
+    CHECK_STR(got.password_hash, SC_HASH_A);
+    CHECK_INT(got.sessions_valid_after, 0);
+
+    /* A raw header, and one cut inside a character at its byte limit. */
+    static const char *const agents[] = {"Mozilla/5.0 \xff\xfe (odd)", "agent \xc3"};
+    for (int i = 0; i < 2; i++) {
+        struct authkit_store_session found;
+        sc_session(&s, 10 + i, 2, SC_T0, SC_T0 + SC_HOUR);
+        authkit__strlcpy(s.info.user_agent, agents[i], sizeof s.info.user_agent);
+        authkit__strlcpy(s.info.ip, "192.0.2.1\xff", sizeof s.info.ip);
+        authkit_status r = ops->session_insert(st, &s, &err);
+        CHECK_MSG(r == AUTHKIT_OK, "[%s] odd user agent %d: %s", t->label, i, err.message);
+        r = ops->session_find(st, s.token_digest, &found, NULL, &err);
+        CHECK_MSG(r == AUTHKIT_OK && strncmp(found.info.user_agent, agents[i], 6) == 0 &&
+                      strncmp(found.info.ip, "192.0.2.1", 9) == 0,
+                  "[%s] odd user agent %d: found \"%s\"", t->label, i, found.info.user_agent);
+    }
+    ops->close(st);
+}
+
 static void sc_test_reopen(const struct sc_target *t) {
     if (!t->persistent)
         return;
@@ -926,6 +1037,7 @@ static void sc_run(const struct sc_target *t) {
     sc_test_list_search_count(t);
     sc_test_sessions(t);
     sc_test_delete_expired(t);
+    sc_test_odd_input(t);
     sc_test_reopen(t);
     sc_test_concurrency(t);
 }
