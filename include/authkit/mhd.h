@@ -49,8 +49,7 @@ AUTHKIT_EXTERN authkit_status authkit_mhd_current_user(authkit_ctx *ctx,
 /* The "optional_user" call: true with `user` filled when the request carries a valid
  * token, false otherwise (including store failures). */
 AUTHKIT_EXTERN bool authkit_mhd_optional_user(authkit_ctx *ctx, struct MHD_Connection *connection,
-                                              const authkit_mhd_cookie *cookie,
-                                              authkit_user *user);
+                                              const authkit_mhd_cookie *cookie, authkit_user *user);
 
 /* Adds "Set-Cookie: <name>=<token>; Path=/; Max-Age=<max_age>; HttpOnly; Secure;
  * SameSite=Lax" (Domain when configured, Secure unless disabled) to `response`.
@@ -68,8 +67,7 @@ AUTHKIT_EXTERN authkit_status authkit_mhd_clear_cookie(struct MHD_Response *resp
  * authkit_strerror(status))} with the HTTP status authkit_status_http(status),
  * Cache-Control: no-store, and for 401 `WWW-Authenticate: Bearer`. */
 AUTHKIT_EXTERN enum MHD_Result authkit_mhd_queue_error(struct MHD_Connection *connection,
-                                                       authkit_status status,
-                                                       const char *message);
+                                                       authkit_status status, const char *message);
 
 AUTHKIT_END_DECLS
 

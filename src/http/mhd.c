@@ -55,7 +55,8 @@ authkit_mhd_token_source authkit_mhd_token(struct MHD_Connection *connection,
             len--;
         return copy_token(out, t, len) ? AUTHKIT_MHD_TOKEN_BEARER : AUTHKIT_MHD_TOKEN_NONE;
     }
-    const char *value = MHD_lookup_connection_value(connection, MHD_COOKIE_KIND, cookie_name(cookie));
+    const char *value =
+        MHD_lookup_connection_value(connection, MHD_COOKIE_KIND, cookie_name(cookie));
     if (value && copy_token(out, value, strlen(value)))
         return AUTHKIT_MHD_TOKEN_COOKIE;
     return AUTHKIT_MHD_TOKEN_NONE;
@@ -107,10 +108,10 @@ static authkit_status add_cookie(struct MHD_Response *response, const authkit_mh
         (*value && !copy_token((char[AUTHKIT_TOKEN_SIZE]){0}, value, strlen(value))))
         return AUTHKIT_INVALID_ARGUMENT;
     char header[AUTHKIT_TOKEN_SIZE + 512];
-    int n = snprintf(header, sizeof header, "%s=%s; Path=/; Max-Age=%lld%s%s; HttpOnly%s; SameSite=%s",
-                     name, value, (long long)max_age, cookie->domain ? "; Domain=" : "",
-                     cookie->domain ? cookie->domain : "", cookie->secure ? "; Secure" : "",
-                     same_site);
+    int n =
+        snprintf(header, sizeof header, "%s=%s; Path=/; Max-Age=%lld%s%s; HttpOnly%s; SameSite=%s",
+                 name, value, (long long)max_age, cookie->domain ? "; Domain=" : "",
+                 cookie->domain ? cookie->domain : "", cookie->secure ? "; Secure" : "", same_site);
     authkit_status st = AUTHKIT_OK;
     if (n < 0 || (size_t)n >= sizeof header)
         st = AUTHKIT_INVALID_ARGUMENT;
