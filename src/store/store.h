@@ -11,7 +11,8 @@
  *   AUTHKIT_STORE with the database's message in err (never a secret: tokens reach the
  *   store only as digests).
  * - Emails arrive already normalised (trimmed, lower-case); usernames are compared
- *   without regard to ASCII case.
+ *   without regard to ASCII case. A session's ip and user_agent arrive as well-formed
+ *   UTF-8 without control characters (authkit__text_sanitize).
  * - A duplicate id or token digest is AUTHKIT_CONFLICT with err->field "id" or
  *   "token_digest"; a session for a user that does not exist is AUTHKIT_NOT_FOUND with
  *   err->field "user_id".

@@ -17,9 +17,7 @@
  *   inserting such an id is AUTHKIT_INVALID_ARGUMENT.
  * - Text that is not valid UTF-8 cannot match a stored email or username (those are
  *   validated UTF-8): lookups find nothing instead of failing on the server's encoding
- *   check. An ip or user agent that is not valid UTF-8 (a raw header, or one cut at its
- *   byte limit inside a character) has each offending byte replaced by '?', so that a
- *   login never fails because of what a client put in its User-Agent. */
+ *   check. (An ip or user agent arrives already cleaned to UTF-8 by the core.) */
 #include <inttypes.h>
 #include <sodium.h>
 #include <stdint.h>
@@ -249,36 +247,6 @@ static size_t affected(PGresult *r) {
 
 static bool utf8(const char *s) {
     return s && authkit__utf8_valid(s, strlen(s));
-}
-
-/* Bytes a well-formed UTF-8 character starting with `lead` takes (0: no such lead). */
-static size_t utf8_length(unsigned char lead) {
-    return lead < 0x80   ? 1
-           : lead < 0xc2 ? 0
-           : lead < 0xe0 ? 2
-           : lead < 0xf0 ? 3
-           : lead < 0xf5 ? 4
-                         : 0;
-}
-
-/* Copies `src` to `dst` (`size` bytes, like strlcpy), replacing each byte that is not part
- * of a well-formed UTF-8 character with '?'. */
-static void utf8_sanitize(char *dst, const char *src, size_t size) {
-    size_t len = strlen(src), o = 0;
-    for (size_t i = 0; i < len;) {
-        size_t n = utf8_length((unsigned char)src[i]);
-        bool ok = n && i + n <= len && authkit__utf8_valid(src + i, n);
-        size_t w = ok ? n : 1;
-        if (o + w >= size)
-            break;
-        if (ok)
-            memcpy(dst + o, src + i, n);
-        else
-            dst[o] = '?';
-        o += w;
-        i += w;
-    }
-    dst[o] = '\0';
 }
 
 /* ---- running statements ------------------------------------------------------------ */
@@ -606,9 +574,6 @@ static authkit_status op_session_insert(void *state, const struct authkit_store_
         return authkit__fail(err, AUTHKIT_INVALID_ARGUMENT, "id", "id is not a canonical UUID");
     if (!authkit__uuid_valid(i->user_id))
         return authkit__fail(err, AUTHKIT_NOT_FOUND, "user_id", "no such user");
-    char ip[AUTHKIT_IP_SIZE], agent[AUTHKIT_USER_AGENT_SIZE];
-    utf8_sanitize(ip, i->ip, sizeof ip);
-    utf8_sanitize(agent, i->user_agent, sizeof agent);
     struct authkit__pg_params p = {0};
     PGresult *r;
     p_text(&p, i->id);
@@ -617,8 +582,8 @@ static authkit_status op_session_insert(void *state, const struct authkit_store_
     p_int(&p, i->created_at);
     p_int(&p, i->expires_at);
     p_int(&p, i->last_seen_at);
-    p_text_null(&p, ip);
-    p_text_null(&p, agent);
+    p_text_null(&p, i->ip);
+    p_text_null(&p, i->user_agent);
     authkit_status s = run_one(state, ST_SESSION_INSERT, &p, "insert session", &r, err);
     PQclear(r);
     return s == AUTHKIT_OK ? authkit__ok(err) : s;
