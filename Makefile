@@ -4,7 +4,7 @@
 #   make demo       the library tour: create a user, log in, validate, log out (./authkit.db)
 #   make test       build, then run the whole test suite
 #   make test-sanitize   the same suite built with ASan+UBSan
-#   make bench      build and run the benchmarks
+#   make bench      build and run the in-process benchmarks; make bench-http the HTTP one
 #   make fuzz       build the libFuzzer targets with clang and run each FUZZ_SECONDS
 #   make install PREFIX=/usr/local
 BUILD ?= build
@@ -15,7 +15,7 @@ WERROR ?= OFF
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all build deps run demo test test-sanitize bench fuzz install clean format
+.PHONY: all build deps run demo test test-sanitize bench bench-http fuzz install clean format
 
 all: build
 
@@ -44,6 +44,9 @@ test-sanitize: deps
 
 bench: build
 	bash bench/run.sh $(BUILD)
+
+bench-http: build
+	bash bench/http.sh $(BUILD)
 
 fuzz: deps
 	cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DAUTHKIT_BUILD_FUZZ=ON -DAUTHKIT_BUILD_TESTS=OFF -DAUTHKIT_BUILD_BENCH=OFF

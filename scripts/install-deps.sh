@@ -9,7 +9,7 @@ packages=(
   libpq-dev postgresql
   python3 python3-bcrypt python3-jwt
   clang libclang-rt-14-dev
-  nginx chromium nodejs
+  nginx chromium nodejs wrk sqlite3 curl
 )
 
 missing=()
