@@ -35,6 +35,13 @@ static void on_notice(void *arg, const PGresult *res) {
         c->goodbye = true;
 }
 
+/* libpq starts a connection failure with "connection to server on socket \"...\" failed: ",
+ * repeating the address we already name: keep only the reason, so that it fits. */
+static const char *connect_reason(const char *message) {
+    const char *p = strstr(message, " failed: ");
+    return p && strncmp(message, "connection to server", 20) == 0 ? p + 9 : message;
+}
+
 void authkit__pg_first_line(char *out, size_t size, const char *message) {
     static const char *const prefixes[] = {"ERROR:  ", "FATAL:  ", "PANIC:  "};
     if (!message || !*message)
@@ -182,7 +189,7 @@ static authkit_status conn_open(const struct authkit__pg_pool *p, struct authkit
     }
     if (PQstatus(c->pg) != CONNECTION_OK) {
         char line[160];
-        authkit__pg_first_line(line, sizeof line, PQerrorMessage(c->pg));
+        authkit__pg_first_line(line, sizeof line, connect_reason(PQerrorMessage(c->pg)));
         authkit__fail(err, AUTHKIT_STORE, NULL, "cannot connect to PostgreSQL (%s): %s", p->where,
                       line);
         conn_free(c);
