@@ -229,24 +229,12 @@ static int session_cleanup(struct authkit_config *cfg, int argc, char **argv) {
 }
 
 int authkit_cmd_session(struct authkit_config *cfg, int argc, char **argv) {
-    if (argc < 2) {
-        return authkit_cli_usage_error("session", "which command? list, revoke, revoke-all or "
-                                                  "cleanup");
-    }
-    const char *sub = argv[1];
-    if (authkit_cli_is_help(sub) || strcmp(sub, "help") == 0) {
-        fputs(usage, stdout);
-        return AUTHKIT_EXIT_OK;
-    }
-    argc--;
-    argv++;
-    if (strcmp(sub, "list") == 0)
-        return session_list(cfg, argc, argv);
-    if (strcmp(sub, "revoke") == 0)
-        return session_revoke(cfg, argc, argv);
-    if (strcmp(sub, "revoke-all") == 0)
-        return session_revoke_all(cfg, argc, argv);
-    if (strcmp(sub, "cleanup") == 0)
-        return session_cleanup(cfg, argc, argv);
-    return authkit_cli_usage_error("session", "unknown command '%s'", sub);
+    static const struct authkit_cli_sub subs[] = {
+        {"list", session_list},
+        {"revoke", session_revoke},
+        {"revoke-all", session_revoke_all},
+        {"cleanup", session_cleanup},
+    };
+    return authkit_cli_dispatch("session", subs, sizeof subs / sizeof subs[0], usage,
+                                "list, revoke, revoke-all or cleanup", cfg, argc, argv);
 }

@@ -356,31 +356,22 @@ static int user_delete(struct authkit_config *cfg, int argc, char **argv) {
     return status;
 }
 
+static int user_disable(struct authkit_config *cfg, int argc, char **argv) {
+    return set_active(cfg, argc, argv, false);
+}
+
+static int user_enable(struct authkit_config *cfg, int argc, char **argv) {
+    return set_active(cfg, argc, argv, true);
+}
+
 int authkit_cmd_user(struct authkit_config *cfg, int argc, char **argv) {
-    if (argc < 2) {
-        return authkit_cli_usage_error("user", "which command? add, list, show, set-password, "
-                                               "disable, enable or delete");
-    }
-    const char *sub = argv[1];
-    if (authkit_cli_is_help(sub) || strcmp(sub, "help") == 0) {
-        fputs(usage, stdout);
-        return AUTHKIT_EXIT_OK;
-    }
-    argc--;
-    argv++;
-    if (strcmp(sub, "add") == 0)
-        return user_add(cfg, argc, argv);
-    if (strcmp(sub, "list") == 0)
-        return user_list(cfg, argc, argv);
-    if (strcmp(sub, "show") == 0)
-        return user_show(cfg, argc, argv);
-    if (strcmp(sub, "set-password") == 0)
-        return user_set_password(cfg, argc, argv);
-    if (strcmp(sub, "disable") == 0)
-        return set_active(cfg, argc, argv, false);
-    if (strcmp(sub, "enable") == 0)
-        return set_active(cfg, argc, argv, true);
-    if (strcmp(sub, "delete") == 0)
-        return user_delete(cfg, argc, argv);
-    return authkit_cli_usage_error("user", "unknown command '%s'", sub);
+    static const struct authkit_cli_sub subs[] = {
+        {"add", user_add},         {"list", user_list},
+        {"show", user_show},       {"set-password", user_set_password},
+        {"disable", user_disable}, {"enable", user_enable},
+        {"delete", user_delete},
+    };
+    return authkit_cli_dispatch("user", subs, sizeof subs / sizeof subs[0], usage,
+                                "add, list, show, set-password, disable, enable or delete", cfg,
+                                argc, argv);
 }

@@ -65,6 +65,22 @@ bool authkit_cli_is_help(const char *arg) {
     return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
 }
 
+int authkit_cli_dispatch(const char *cmd, const struct authkit_cli_sub *subs, size_t n,
+                         const char *usage, const char *expected, struct authkit_config *cfg,
+                         int argc, char **argv) {
+    if (argc < 2)
+        return authkit_cli_usage_error(cmd, "which command? %s", expected);
+    const char *sub = argv[1];
+    if (authkit_cli_is_help(sub) || strcmp(sub, "help") == 0) {
+        fputs(usage, stdout);
+        return AUTHKIT_EXIT_OK;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(sub, subs[i].name) == 0)
+            return subs[i].run(cfg, argc - 1, argv + 1);
+    return authkit_cli_usage_error(cmd, "unknown command '%s'", sub);
+}
+
 static const struct authkit_cli_option *find_option(const struct authkit_cli_option *opts, size_t n,
                                                     const char *arg, size_t len) {
     for (size_t i = 0; i < n; i++)

@@ -34,6 +34,18 @@ int authkit_cli_fail(const char *cmd, authkit_status st, const authkit_error *er
 /* true for "--help" and "-h". */
 bool authkit_cli_is_help(const char *arg);
 
+/* A sub-subcommand ("user add", "session list") and its function; argv[0] is its name. */
+struct authkit_cli_sub {
+    const char *name;
+    int (*run)(struct authkit_config *cfg, int argc, char **argv);
+};
+
+/* Runs the entry of `subs` named by argv[1] with argv shifted by one; prints `usage` for
+ * help; a usage error (exit 2) naming `expected` when argv[1] is missing or unknown. */
+int authkit_cli_dispatch(const char *cmd, const struct authkit_cli_sub *subs, size_t n,
+                         const char *usage, const char *expected, struct authkit_config *cfg,
+                         int argc, char **argv);
+
 /* One option of a subcommand: a switch (`value` NULL, sets `*flag`) or an option with a
  * value ("--name VALUE" or "--name=VALUE", stored in `*value`, pointing into argv). */
 struct authkit_cli_option {
