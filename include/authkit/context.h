@@ -37,6 +37,18 @@ typedef struct authkit_options {
     /* Clock, for tests; NULL means the system's real-time clock. */
     authkit_clock_fn clock;
     void *clock_arg;
+    /* Login throttling (docs/SECURITY.md). Failed attempts a counter allows before every
+     * further attempt must wait - 1 s, doubling with each attempt, up to
+     * throttle_max_delay_seconds - per account (default 10), per client address
+     * (default 100) and per pair of account and address (default 5); 0 turns that
+     * counter off (0..100000). An account also waits the maximum from its 100th
+     * consecutive failure on (NIST SP 800-63B §5.2.2). A success forgives the account and
+     * the pair; a counter untouched for a day starts again from zero. */
+    int throttle_account_failures;
+    int throttle_address_failures;
+    int throttle_pair_failures;
+    /* Longest wait, in seconds (1..86400). Default 3600. */
+    int throttle_max_delay_seconds;
 } authkit_options;
 
 /* Fills `opts` with the defaults above (session_secret NULL). */

@@ -18,7 +18,8 @@ AUTHKIT_BEGIN_DECLS
     XX(USER_LOGGED_OUT, "user_logged_out")                                                         \
     XX(SESSION_EXPIRED, "session_expired")                                                         \
     XX(SESSIONS_REVOKED, "sessions_revoked")                                                       \
-    XX(PASSWORD_CHANGED, "password_changed")
+    XX(PASSWORD_CHANGED, "password_changed")                                                       \
+    XX(LOGIN_THROTTLED, "login_throttled")
 
 typedef enum authkit_event_type {
     AUTHKIT_EVENT_ALL = 0, /* subscribe to every type */
@@ -41,7 +42,9 @@ AUTHKIT_EXTERN const char *authkit_event_name(authkit_event_type type);
  *   user_logged_out   user_id, session_id (the same id as at login)
  *   session_expired   user_id, session_id, expired_at
  *   sessions_revoked  user_id, count
- *   password_changed  user_id, count (sessions ended) */
+ *   password_changed  user_id, count (sessions ended)
+ *   login_throttled   login (as given; NULL for a re-authentication), user_id (when the
+ *                     login names a user), ip; the attempt was refused unchecked */
 typedef struct authkit_event {
     authkit_event_type type;
     authkit_time timestamp;

@@ -89,7 +89,9 @@ AUTHKIT_EXTERN authkit_status authkit_user_set_password(authkit_ctx *ctx, const 
 
 /* Checks `password` against the user's hash with the same cost as a login (a dummy hash
  * when the user is unknown or has none). AUTHKIT_OK on a match, AUTHKIT_AUTHENTICATION
- * otherwise (whatever the reason), AUTHKIT_STORE on storage failure. Creates no session. */
+ * otherwise (whatever the reason), AUTHKIT_RATE_LIMITED (unchecked) while the account's
+ * throttling counter makes attempts wait - guesses here count like failed logins -
+ * AUTHKIT_STORE on storage failure. Creates no session. */
 AUTHKIT_NODISCARD AUTHKIT_EXTERN authkit_status authkit_user_verify_password(
     authkit_ctx *ctx, const char *id, const char *password, size_t len, authkit_error *err);
 

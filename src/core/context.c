@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "password/bcrypt.h"
+#include "password/throttle.h"
 
 #define SECRET_MIN_CHARS 32
 
@@ -23,6 +24,10 @@ void authkit_options_init(authkit_options *opts) {
         .bcrypt_cost = AUTHKIT_BCRYPT_COST_DEFAULT,
         .cleanup_interval_ms = 600000,
         .cleanup_batch_size = 1000,
+        .throttle_account_failures = 10,
+        .throttle_address_failures = 100,
+        .throttle_pair_failures = 5,
+        .throttle_max_delay_seconds = 3600,
     };
 }
 
@@ -70,7 +75,14 @@ static authkit_status check_options(const authkit_options *o, authkit_error *err
         (st = check_range(err, "bcrypt_cost", o->bcrypt_cost, AUTHKIT_BCRYPT_COST_MIN,
                           AUTHKIT_BCRYPT_COST_MAX)) ||
         (st = check_range(err, "cleanup_interval_ms", o->cleanup_interval_ms, 0, 86400000)) ||
-        (st = check_range(err, "cleanup_batch_size", o->cleanup_batch_size, 1, 100000)))
+        (st = check_range(err, "cleanup_batch_size", o->cleanup_batch_size, 1, 100000)) ||
+        (st = check_range(err, "throttle_account_failures", o->throttle_account_failures, 0,
+                          100000)) ||
+        (st = check_range(err, "throttle_address_failures", o->throttle_address_failures, 0,
+                          100000)) ||
+        (st = check_range(err, "throttle_pair_failures", o->throttle_pair_failures, 0, 100000)) ||
+        (st = check_range(err, "throttle_max_delay_seconds", o->throttle_max_delay_seconds, 1,
+                          86400)))
         return st;
     return AUTHKIT_OK;
 }
@@ -147,6 +159,7 @@ authkit_status authkit_open(const authkit_options *opts, authkit_ctx **out, auth
         authkit__fail(err, st, NULL, "could not prepare the bcrypt dummy hash");
         goto fail_alloc;
     }
+    authkit__throttle_derive_key(ctx->secret, ctx->secret_len, ctx->throttle_key);
     if ((st = authkit__bus_init(&ctx->bus)) != AUTHKIT_OK) {
         authkit__fail(err, st, NULL, NULL);
         goto fail_alloc;
@@ -188,6 +201,7 @@ void authkit_close(authkit_ctx *ctx) {
     authkit__bus_destroy(&ctx->bus);
     free(ctx->database_url);
     sodium_free(ctx->secret);
+    sodium_memzero(ctx->throttle_key, sizeof ctx->throttle_key);
     ctx->magic = 0;
     free(ctx);
 }

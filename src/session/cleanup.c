@@ -1,7 +1,9 @@
-/* The background thread that deletes expired sessions every cleanup_interval_ms. */
+/* The background thread that deletes expired sessions and forgotten throttling counters
+ * every cleanup_interval_ms. */
 #include <time.h>
 
 #include "core/ctx.h"
+#include "password/throttle.h"
 
 static void *cleanup_main(void *arg) {
     authkit_ctx *ctx = arg;
@@ -19,7 +21,9 @@ static void *cleanup_main(void *arg) {
             break;
         pthread_mutex_unlock(&c->lock);
         /* Failures (a busy database) are retried at the next interval. */
-        (void)authkit_session_delete_expired(ctx, NULL, NULL);
+        if (ctx->opts.enable_session_storage)
+            (void)authkit_session_delete_expired(ctx, NULL, NULL);
+        (void)authkit__throttle_prune(ctx, NULL, NULL);
         pthread_mutex_lock(&c->lock);
     }
     pthread_mutex_unlock(&c->lock);
@@ -28,7 +32,7 @@ static void *cleanup_main(void *arg) {
 
 authkit_status authkit__cleanup_start(authkit_ctx *ctx) {
     struct authkit__cleanup *c = &ctx->cleanup;
-    if (ctx->opts.cleanup_interval_ms == 0 || !ctx->opts.enable_session_storage)
+    if (ctx->opts.cleanup_interval_ms == 0)
         return AUTHKIT_OK;
     pthread_condattr_t attr;
     if (pthread_condattr_init(&attr) != 0)

@@ -8,6 +8,7 @@
 #include "password/bcrypt.h"
 #include "password/login.h"
 #include "session/jwt.h"
+#include "password/throttle.h"
 
 #define CHECK_CTX(ctx)                                                                             \
     do {                                                                                           \
@@ -97,16 +98,29 @@ authkit_status authkit_authenticate(authkit_ctx *ctx, const char *login, const c
     authkit_status st = find_login(ctx, login, &row, err);
     if (st != AUTHKIT_OK && st != AUTHKIT_NOT_FOUND)
         return st;
+    const char *ip = opts ? opts->ip : NULL;
+    bool known = st == AUTHKIT_OK;
+    /* Counted before the password is checked, so parallel attempts see each other. */
+    struct authkit__throttle throttle;
+    authkit__throttle_keys(ctx, known ? row.user.id : NULL, login, ip, &throttle);
+    st = authkit__throttle_begin(ctx, &throttle, &out->retry_after_seconds, err);
+    if (st == AUTHKIT_RATE_LIMITED)
+        authkit__publish(ctx, &(authkit_event){.type = AUTHKIT_EVENT_LOGIN_THROTTLED,
+                                               .login = login,
+                                               .user_id = known ? row.user.id : NULL,
+                                               .ip = ip});
+    if (st != AUTHKIT_OK)
+        return st;
     /* Every path below runs exactly one bcrypt at (at least) the configured cost, so
      * the time does not tell unknown users from wrong passwords (checklist 21). */
-    bool match = authkit__password_verify_equalized(st == AUTHKIT_OK ? row.password_hash : NULL,
+    bool match = authkit__password_verify_equalized(known ? row.password_hash : NULL,
                                                     ctx->dummy_hash, password, len) == AUTHKIT_OK;
     if (!match || !row.user.is_active) {
-        authkit__publish(ctx, &(authkit_event){.type = AUTHKIT_EVENT_LOGIN_FAILED,
-                                               .login = login,
-                                               .ip = opts ? opts->ip : NULL});
+        authkit__publish(
+            ctx, &(authkit_event){.type = AUTHKIT_EVENT_LOGIN_FAILED, .login = login, .ip = ip});
         return authkit__fail(err, AUTHKIT_AUTHENTICATION, NULL, NULL);
     }
+    authkit__throttle_success(ctx, &throttle);
     if (authkit_password_needs_rehash(row.password_hash, ctx->opts.bcrypt_cost)) {
         char fresh[AUTHKIT_HASH_SIZE];
         /* Best effort: a failed upgrade must not fail a correct login. */
@@ -119,7 +133,7 @@ authkit_status authkit_authenticate(authkit_ctx *ctx, const char *login, const c
     authkit__publish(ctx, &(authkit_event){.type = AUTHKIT_EVENT_USER_LOGGED_IN,
                                            .user_id = row.user.id,
                                            .session_id = out->session_id,
-                                           .ip = opts ? opts->ip : NULL});
+                                           .ip = ip});
     return authkit__ok(err);
 }
 

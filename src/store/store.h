@@ -26,8 +26,9 @@
 #include "authkit/status.h"
 #include "authkit/user.h"
 #include "core/encoding.h"
+#include "store/throttle_rule.h"
 
-#define AUTHKIT_STORE_OPS_VERSION 1
+#define AUTHKIT_STORE_OPS_VERSION 2
 
 /* A user row: the public fields plus what only the library may see. */
 struct authkit_store_user {
@@ -42,6 +43,15 @@ struct authkit_store_session {
     authkit_session_info info;
     uint8_t token_digest[AUTHKIT_DIGEST_BYTES];
 };
+
+/* A login-throttling counter: a keyed digest naming what it counts (never the name or
+ * address itself) and the rule it counts by. */
+struct authkit_store_throttle_key {
+    uint8_t id[AUTHKIT_DIGEST_BYTES];
+    struct authkit__throttle_rule rule;
+};
+
+#define AUTHKIT_STORE_THROTTLE_MAX_KEYS 4
 
 enum authkit_user_key { AUTHKIT_USER_BY_ID, AUTHKIT_USER_BY_EMAIL, AUTHKIT_USER_BY_USERNAME };
 
@@ -112,6 +122,29 @@ struct authkit_store_ops {
                                              size_t *deleted, authkit_error *err);
     /* Live sessions (expires_at > now). */
     authkit_status (*session_count)(void *state, authkit_time now, size_t *n, authkit_error *err);
+
+    /* Login throttling (version 2). Counts one attempt against each of the `n` keys
+     * (n <= AUTHKIT_STORE_THROTTLE_MAX_KEYS, distinct ids) through authkit__throttle_admit(),
+     * in ONE transaction that serialises with every other attempt on those keys (also
+     * from other processes and nodes): either every key admits the attempt and all are
+     * written, or nothing is written and AUTHKIT_RATE_LIMITED is returned with the latest
+     * block among the refusing keys in `*blocked_until`. A key without a row starts from
+     * a zero row. */
+    authkit_status (*throttle_attempt)(void *state, const struct authkit_store_throttle_key *keys,
+                                       size_t n, authkit_time now, authkit_time *blocked_until,
+                                       authkit_error *err);
+    /* After a successful attempt: applies authkit__throttle_succeeded() to each existing
+     * row of the keys, in one transaction. */
+    authkit_status (*throttle_success)(void *state, const struct authkit_store_throttle_key *keys,
+                                       size_t n, authkit_error *err);
+    /* Forgets one counter (an operator lifting a block). `*found` (may be NULL) tells
+     * whether there was one. */
+    authkit_status (*throttle_clear)(void *state, const uint8_t id[AUTHKIT_DIGEST_BYTES],
+                                     bool *found, authkit_error *err);
+    /* Deletes at most `batch` counters that are not blocked at `now` and were last
+     * touched at or before `idle_before`. */
+    authkit_status (*throttle_prune)(void *state, authkit_time now, authkit_time idle_before,
+                                     size_t batch, size_t *deleted, authkit_error *err);
 };
 
 /* The SQLite adapter (src/store/sqlite/). */

@@ -7,6 +7,7 @@
 #include "core/text.h"
 #include "password/bcrypt.h"
 #include "password/login.h"
+#include "password/throttle.h"
 #include "user/validate.h"
 
 #define CHECK_CTX(ctx)                                                                             \
@@ -206,10 +207,23 @@ authkit_status authkit_user_verify_password(authkit_ctx *ctx, const char *id, co
     authkit_status st = id ? load_row(ctx, AUTHKIT_USER_BY_ID, id, &row, NULL) : AUTHKIT_NOT_FOUND;
     if (st != AUTHKIT_OK && st != AUTHKIT_NOT_FOUND)
         return authkit__pass(err, st);
-    st = authkit__password_verify_equalized(st == AUTHKIT_OK ? row.password_hash : NULL,
-                                            ctx->dummy_hash, password, len);
+    bool known = st == AUTHKIT_OK;
+    /* Re-authentication guesses count against the account like logins do: a stolen
+     * session must not become an unthrottled password oracle. */
+    struct authkit__throttle throttle;
+    int64_t retry_after;
+    authkit__throttle_keys(ctx, known ? row.user.id : NULL, id ? id : "", NULL, &throttle);
+    st = authkit__throttle_begin(ctx, &throttle, &retry_after, err);
+    if (st == AUTHKIT_RATE_LIMITED)
+        authkit__publish(ctx, &(authkit_event){.type = AUTHKIT_EVENT_LOGIN_THROTTLED,
+                                               .user_id = known ? row.user.id : NULL});
+    if (st != AUTHKIT_OK)
+        return st;
+    st = authkit__password_verify_equalized(known ? row.password_hash : NULL, ctx->dummy_hash,
+                                            password, len);
     if (st != AUTHKIT_OK)
         return authkit__fail(err, AUTHKIT_AUTHENTICATION, NULL, NULL);
+    authkit__throttle_success(ctx, &throttle);
     return authkit__ok(err);
 }
 

@@ -1010,6 +1010,134 @@ static void sc_test_concurrency(const struct sc_target *t) {
     ops->close(st);
 }
 
+/* ---- login throttling ---------------------------------------------------------------- */
+
+/* A key numbered `n` whose rule admits `free` attempts, then waits 1 s, 2 s, ... up to
+ * an hour. */
+static struct authkit_store_throttle_key sc_throttle_key(int n, int64_t free, bool reset) {
+    struct authkit_store_throttle_key k;
+    memset(&k, 0, sizeof k);
+    sc_digest(k.id, 3000000 + n);
+    k.rule = (struct authkit__throttle_rule){.free = free,
+                                             .base = SC_SEC,
+                                             .max = SC_HOUR,
+                                             .forget = 24 * SC_HOUR,
+                                             .reset_on_success = reset};
+    return k;
+}
+
+static void sc_test_throttle(const struct sc_target *t) {
+    char loc[512];
+    void *st = sc_open(t, loc, sizeof loc);
+    if (!st)
+        return;
+    const struct authkit_store_ops *ops = t->ops;
+    authkit_error err;
+    authkit_time until = 1;
+    struct authkit_store_throttle_key k[3] = {
+        sc_throttle_key(1, 2, true), sc_throttle_key(2, 3, false), sc_throttle_key(3, 100, true)};
+    /* Two free attempts, then the third is admitted and sets a 1 s block on key 1. */
+    for (int i = 0; i < 3; i++) {
+        CHECK_MSG(ops->throttle_attempt(st, k, 3, SC_T0, &until, &err) == AUTHKIT_OK,
+                  "[%s] attempt %d: %s", t->label, i, err.message);
+        CHECK_INT(until, 0);
+    }
+    CHECK_INT(ops->throttle_attempt(st, k, 3, SC_T0 + SC_SEC / 2, &until, &err),
+              AUTHKIT_RATE_LIMITED);
+    CHECK_INT(until, SC_T0 + SC_SEC);
+    /* A refused attempt writes nothing: key 2 (free 3) still admits one more free try. */
+    CHECK_OK(ops->throttle_attempt(st, &k[1], 1, SC_T0, &until, &err));
+    CHECK_INT(ops->throttle_attempt(st, &k[1], 1, SC_T0, &until, &err), AUTHKIT_RATE_LIMITED);
+    CHECK_INT(until, SC_T0 + SC_SEC);
+    /* After the block: admitted again, and the next block is twice as long. */
+    CHECK_OK(ops->throttle_attempt(st, k, 1, SC_T0 + SC_SEC, &until, &err));
+    CHECK_INT(ops->throttle_attempt(st, k, 1, SC_T0 + SC_SEC, &until, &err), AUTHKIT_RATE_LIMITED);
+    CHECK_INT(until, SC_T0 + 3 * SC_SEC);
+    /* Success forgives key 1 (reset) and takes one count off key 2 (4 -> 3 = free). */
+    CHECK_OK(ops->throttle_success(st, k, 3, &err));
+    CHECK_OK(ops->throttle_attempt(st, k, 2, SC_T0 + SC_SEC, &until, &err));
+    /* Key 2 was back at its free count, so this attempt (its 4th) blocks the next. */
+    CHECK_INT(ops->throttle_attempt(st, &k[1], 1, SC_T0 + SC_SEC, &until, &err),
+              AUTHKIT_RATE_LIMITED);
+    /* clear: forgets one counter; a second clear finds nothing. */
+    bool found = false;
+    CHECK_OK(ops->throttle_clear(st, k[1].id, &found, &err));
+    CHECK(found);
+    CHECK_OK(ops->throttle_clear(st, k[1].id, &found, &err));
+    CHECK(!found);
+    CHECK_OK(ops->throttle_attempt(st, &k[1], 1, SC_T0 + SC_SEC, &until, &err));
+    /* prune: only counters that block nothing and were idle long enough. Key 3 was
+     * forgiven by the success (its row is gone); keys 1 and 2 were last touched at
+     * SC_T0 + 1 s. */
+    size_t n = 99;
+    CHECK_OK(ops->throttle_prune(st, SC_T0 + 10 * SC_SEC, SC_T0, 100, &n, &err));
+    CHECK_INT(n, 0);
+    CHECK_OK(ops->throttle_prune(st, SC_T0 + 10 * SC_SEC, SC_T0 + SC_SEC, 1, &n, &err));
+    CHECK_INT(n, 1);
+    CHECK_OK(ops->throttle_prune(st, SC_T0 + 10 * SC_SEC, SC_T0 + SC_SEC, 100, &n, &err));
+    CHECK_INT(n, 1);
+    CHECK_OK(ops->throttle_prune(st, SC_T0 + 10 * SC_SEC, SC_T0 + SC_SEC, 100, &n, &err));
+    CHECK_INT(n, 0);
+    /* A blocked counter is kept however old. */
+    for (int i = 0; i < 3; i++)
+        (void)ops->throttle_attempt(st, k, 1, SC_T0, &until, &err);
+    CHECK_OK(ops->throttle_prune(st, SC_T0, SC_T0, 100, &n, &err));
+    CHECK_INT(n, 0);
+    ops->close(st);
+}
+
+/* SC_THREADS threads fire attempts at the same two keys at the same instant: only the
+ * attempts the rule admits may pass, however they interleave (checklist 28). */
+struct sc_throttler {
+    const struct authkit_store_ops *ops;
+    void *st;
+    int admitted;
+    int failures;
+    char first_error[320];
+};
+
+static void *sc_throttler_run(void *arg) {
+    struct sc_throttler *w = arg;
+    struct authkit_store_throttle_key k[2] = {sc_throttle_key(10, 5, true),
+                                              sc_throttle_key(11, 50, false)};
+    authkit_error err;
+    for (int i = 0; i < 40; i++) {
+        authkit_time until;
+        /* Alternate the key order: the adapter must not deadlock on it. */
+        struct authkit_store_throttle_key pair[2] = {k[i % 2], k[1 - i % 2]};
+        authkit_status s = w->ops->throttle_attempt(w->st, pair, 2, SC_T0, &until, &err);
+        if (s == AUTHKIT_OK)
+            w->admitted++;
+        else if (s != AUTHKIT_RATE_LIMITED && w->failures++ == 0)
+            snprintf(w->first_error, sizeof w->first_error, "%s", err.message);
+    }
+    return NULL;
+}
+
+static void sc_test_throttle_race(const struct sc_target *t) {
+    char loc[512];
+    void *st = sc_open(t, loc, sizeof loc);
+    if (!st)
+        return;
+    pthread_t threads[SC_THREADS];
+    struct sc_throttler w[SC_THREADS];
+    int admitted = 0;
+    for (int i = 0; i < SC_THREADS; i++) {
+        w[i] = (struct sc_throttler){.ops = t->ops, .st = st};
+        CHECK(pthread_create(&threads[i], NULL, sc_throttler_run, &w[i]) == 0);
+    }
+    for (int i = 0; i < SC_THREADS; i++) {
+        pthread_join(threads[i], NULL);
+        CHECK_MSG(w[i].failures == 0, "[%s] throttle thread %d: %d failures, first: %s", t->label,
+                  i, w[i].failures, w[i].first_error);
+        admitted += w[i].admitted;
+    }
+    /* 5 free attempts, then the 6th is admitted and blocks every later one. */
+    CHECK_MSG(admitted == 6, "[%s] %d of %d parallel attempts admitted, want 6", t->label, admitted,
+              SC_THREADS * 40);
+    t->ops->close(st);
+}
+
 /* ---- the suite --------------------------------------------------------------------- */
 
 static void sc_run(const struct sc_target *t) {
@@ -1026,6 +1154,8 @@ static void sc_run(const struct sc_target *t) {
     sc_test_odd_input(t);
     sc_test_reopen(t);
     sc_test_concurrency(t);
+    sc_test_throttle(t);
+    sc_test_throttle_race(t);
 }
 
 #endif

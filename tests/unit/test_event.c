@@ -406,6 +406,7 @@ static void test_names(void) {
         {AUTHKIT_EVENT_SESSION_EXPIRED, "session_expired"},
         {AUTHKIT_EVENT_SESSIONS_REVOKED, "sessions_revoked"},
         {AUTHKIT_EVENT_PASSWORD_CHANGED, "password_changed"},
+        {AUTHKIT_EVENT_LOGIN_THROTTLED, "login_throttled"},
     };
     CHECK_INT(sizeof rows / sizeof rows[0], AUTHKIT_EVENT_COUNT_ - 1);
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {

@@ -14,12 +14,15 @@
 #include <stdint.h>
 
 #include "authkit/status.h"
+#include "store/store.h"
 
 /* The schema version the code migrates to (rows of authkit_schema_migrations). */
-#define AUTHKIT__PG_SCHEMA_VERSION 1
+#define AUTHKIT__PG_SCHEMA_VERSION 2
 
-/* Slots for prepared statements per connection (see the statement enum of pg_store.c). */
-#define AUTHKIT__PG_MAX_STMTS 32
+/* Slots for prepared statements per connection: pg_store.c's statements below
+ * AUTHKIT__PG_STMT_THROTTLE, pg_throttle.c's from there on. */
+#define AUTHKIT__PG_MAX_STMTS     32
+#define AUTHKIT__PG_STMT_THROTTLE 24
 
 /* Most connections one pool holds open; an acquire beyond them waits for a release. */
 #define AUTHKIT__PG_POOL_MAX 8
@@ -150,5 +153,18 @@ const char *authkit__pg_constraint_field(const char *constraint);
 /* The first line of a libpq or server message, without the severity prefix ("ERROR:  "),
  * into `out`. */
 void authkit__pg_first_line(char *out, size_t size, const char *message);
+
+/* The throttling operations of the port (pg_throttle.c); see store/store.h. */
+authkit_status authkit__pg_throttle_attempt(void *state,
+                                            const struct authkit_store_throttle_key *keys, size_t n,
+                                            authkit_time now, authkit_time *blocked_until,
+                                            authkit_error *err);
+authkit_status authkit__pg_throttle_success(void *state,
+                                            const struct authkit_store_throttle_key *keys, size_t n,
+                                            authkit_error *err);
+authkit_status authkit__pg_throttle_clear(void *state, const uint8_t id[32], bool *found,
+                                          authkit_error *err);
+authkit_status authkit__pg_throttle_prune(void *state, authkit_time now, authkit_time idle_before,
+                                          size_t batch, size_t *deleted, authkit_error *err);
 
 #endif

@@ -67,6 +67,16 @@ static const char *const migrations[] = {
     ");"
     "CREATE INDEX auth_sessions_user_id ON auth_sessions (user_id);"
     "CREATE INDEX auth_sessions_expires_at ON auth_sessions (expires_at);",
+    /* 2: login throttling counters, named by a keyed digest (store/throttle_rule.h). */
+    "CREATE TABLE login_throttle ("
+    " key bytea NOT NULL,"
+    " attempts bigint NOT NULL,"
+    " blocked_until bigint NOT NULL,"
+    " updated_at bigint NOT NULL,"
+    " CONSTRAINT login_throttle_pkey PRIMARY KEY (key),"
+    " CONSTRAINT login_throttle_key_length CHECK (octet_length(key) = 32)"
+    ");"
+    "CREATE INDEX login_throttle_updated_at ON login_throttle (updated_at);",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == AUTHKIT__PG_SCHEMA_VERSION,

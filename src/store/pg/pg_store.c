@@ -56,7 +56,7 @@ enum stmt {
     ST_COUNT_
 };
 
-_Static_assert(ST_COUNT_ <= AUTHKIT__PG_MAX_STMTS, "statement slots too few");
+_Static_assert(ST_COUNT_ <= AUTHKIT__PG_STMT_THROTTLE, "statement slots overlap");
 
 /* Column lists shared by every query that reads a row, so read_user() and read_session()
  * can rely on the order. `p` is a table alias prefix ("" or "u."). The digest is read as
@@ -712,4 +712,8 @@ const struct authkit_store_ops authkit__store_pg = {
     .session_list = op_session_list,
     .session_delete_expired = op_session_delete_expired,
     .session_count = op_session_count,
+    .throttle_attempt = authkit__pg_throttle_attempt,
+    .throttle_success = authkit__pg_throttle_success,
+    .throttle_clear = authkit__pg_throttle_clear,
+    .throttle_prune = authkit__pg_throttle_prune,
 };

@@ -12,12 +12,15 @@
 #include <stdbool.h>
 
 #include "authkit/status.h"
+#include "store/store.h"
 
 /* The schema version the code migrates to (PRAGMA user_version). */
-#define AUTHKIT__SQLITE_SCHEMA_VERSION 1
+#define AUTHKIT__SQLITE_SCHEMA_VERSION 2
 
-/* Slots in each connection's statement cache (see the statement enum of sqlite_store.c). */
-#define AUTHKIT__SQLITE_MAX_STMTS 32
+/* Slots in each connection's statement cache: sqlite_store.c's statements below
+ * AUTHKIT__SQLITE_STMT_THROTTLE, sqlite_throttle.c's from there on. */
+#define AUTHKIT__SQLITE_MAX_STMTS     32
+#define AUTHKIT__SQLITE_STMT_THROTTLE 24
 
 /* Milliseconds a statement waits for another connection's write lock before failing. */
 #define AUTHKIT__SQLITE_BUSY_TIMEOUT_MS 5000
@@ -80,5 +83,19 @@ authkit_status authkit__sqlite_end(struct authkit__sqlite_conn *conn, authkit_st
 /* Brings the schema of `db` up to AUTHKIT__SQLITE_SCHEMA_VERSION, one transaction per
  * migration. `path` is only for messages. AUTHKIT_OK or AUTHKIT_STORE. */
 authkit_status authkit__sqlite_migrate(sqlite3 *db, const char *path, authkit_error *err);
+
+/* The throttling operations of the port (sqlite_throttle.c); see store/store.h. */
+authkit_status authkit__sqlite_throttle_attempt(void *state,
+                                                const struct authkit_store_throttle_key *keys,
+                                                size_t n, authkit_time now,
+                                                authkit_time *blocked_until, authkit_error *err);
+authkit_status authkit__sqlite_throttle_success(void *state,
+                                                const struct authkit_store_throttle_key *keys,
+                                                size_t n, authkit_error *err);
+authkit_status authkit__sqlite_throttle_clear(void *state, const uint8_t id[32], bool *found,
+                                              authkit_error *err);
+authkit_status authkit__sqlite_throttle_prune(void *state, authkit_time now,
+                                              authkit_time idle_before, size_t batch,
+                                              size_t *deleted, authkit_error *err);
 
 #endif

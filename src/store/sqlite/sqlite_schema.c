@@ -38,6 +38,14 @@ static const char *const migrations[] = {
     ") STRICT;"
     "CREATE INDEX auth_sessions_user_id ON auth_sessions (user_id);"
     "CREATE INDEX auth_sessions_expires_at ON auth_sessions (expires_at);",
+    /* 2: login throttling counters, named by a keyed digest (store/throttle_rule.h). */
+    "CREATE TABLE login_throttle ("
+    " key BLOB PRIMARY KEY NOT NULL CHECK (length(key) = 32),"
+    " attempts INTEGER NOT NULL,"
+    " blocked_until INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE INDEX login_throttle_updated_at ON login_throttle (updated_at);",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == AUTHKIT__SQLITE_SCHEMA_VERSION,

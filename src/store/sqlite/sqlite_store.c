@@ -46,7 +46,7 @@ enum stmt {
     ST_COUNT_
 };
 
-_Static_assert(ST_COUNT_ <= AUTHKIT__SQLITE_MAX_STMTS, "statement cache too small");
+_Static_assert(ST_COUNT_ <= AUTHKIT__SQLITE_STMT_THROTTLE, "statement slots overlap");
 
 /* Column lists shared by every query that reads a row, so read_user() and read_session()
  * can rely on the order. `p` is a table alias prefix ("" or "u."). */
@@ -771,4 +771,8 @@ const struct authkit_store_ops authkit__store_sqlite = {
     .session_list = op_session_list,
     .session_delete_expired = op_session_delete_expired,
     .session_count = op_session_count,
+    .throttle_attempt = authkit__sqlite_throttle_attempt,
+    .throttle_success = authkit__sqlite_throttle_success,
+    .throttle_clear = authkit__sqlite_throttle_clear,
+    .throttle_prune = authkit__sqlite_throttle_prune,
 };
