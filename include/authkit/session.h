@@ -26,8 +26,6 @@ typedef struct authkit_login_result {
     char token[AUTHKIT_TOKEN_SIZE];
     char session_id[AUTHKIT_UUID_SIZE];
     authkit_time expires_at;
-    /* On AUTHKIT_RATE_LIMITED: whole seconds before another attempt can be evaluated. */
-    int64_t retry_after_seconds;
 } authkit_login_result;
 
 /* Logs in by email (matched case-insensitively) or username (`login`), with a password of
@@ -40,7 +38,7 @@ typedef struct authkit_login_result {
  * Throttling (authkit_options throttle_*): every attempt is counted against the account
  * (known or not), the client address opts->ip and the pair before its password is
  * checked; while a counter makes attempts wait, the login returns AUTHKIT_RATE_LIMITED
- * with out->retry_after_seconds, runs no bcrypt and publishes
+ * with err->retry_after_seconds, runs no bcrypt and publishes
  * AUTHKIT_EVENT_LOGIN_THROTTLED - alike for known and unknown logins.
  * Other returns: AUTHKIT_STORE, AUTHKIT_INVALID_ARGUMENT (NULL ctx/login/out). */
 AUTHKIT_EXTERN authkit_status authkit_authenticate(authkit_ctx *ctx, const char *login,

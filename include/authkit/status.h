@@ -56,6 +56,9 @@ typedef struct authkit_error {
     authkit_status status;
     char field[32];
     char message[256];
+    /* AUTHKIT_RATE_LIMITED: whole seconds before another attempt can be evaluated (>= 1);
+     * 0 with any other status. */
+    int64_t retry_after_seconds;
 } authkit_error;
 
 AUTHKIT_END_DECLS

@@ -31,6 +31,11 @@ enum setting_id {
     S_QUEUE,
     S_HTTP_THREADS,
     S_MAX_BODY,
+    S_TRUSTED_PROXIES,
+    S_THROTTLE_ACCOUNT,
+    S_THROTTLE_ADDRESS,
+    S_THROTTLE_PAIR,
+    S_THROTTLE_MAX_DELAY,
     S_COUNT
 };
 
@@ -60,6 +65,15 @@ static const struct setting settings[S_COUNT] = {
     [S_QUEUE] = {"--password-queue", NULL, "AUTHKIT_PASSWORD_QUEUE", 1, 1000000},
     [S_HTTP_THREADS] = {"--http-threads", NULL, "AUTHKIT_HTTP_THREADS", 0, 1024},
     [S_MAX_BODY] = {"--max-body", NULL, "AUTHKIT_MAX_BODY_BYTES", 1024, 16777216},
+    [S_TRUSTED_PROXIES] = {"--trusted-proxies", NULL, "AUTHKIT_TRUSTED_PROXIES", 0, 0},
+    [S_THROTTLE_ACCOUNT] = {"--throttle-account-failures", NULL,
+                            "AUTHKIT_THROTTLE_ACCOUNT_FAILURES", 0, 100000},
+    [S_THROTTLE_ADDRESS] = {"--throttle-address-failures", NULL,
+                            "AUTHKIT_THROTTLE_ADDRESS_FAILURES", 0, 100000},
+    [S_THROTTLE_PAIR] = {"--throttle-pair-failures", NULL, "AUTHKIT_THROTTLE_PAIR_FAILURES", 0,
+                         100000},
+    [S_THROTTLE_MAX_DELAY] = {"--throttle-max-delay", NULL, "AUTHKIT_THROTTLE_MAX_DELAY_SECONDS", 1,
+                              86400},
 };
 
 #define DOTENV_LINE_MAX 8192
@@ -445,6 +459,18 @@ static int apply_number(struct authkit_config *cfg, int id, const char *text, co
         case S_MAX_BODY:
             cfg->max_body_bytes = (size_t)v;
             break;
+        case S_THROTTLE_ACCOUNT:
+            cfg->lib.throttle_account_failures = (int)v;
+            break;
+        case S_THROTTLE_ADDRESS:
+            cfg->lib.throttle_address_failures = (int)v;
+            break;
+        case S_THROTTLE_PAIR:
+            cfg->lib.throttle_pair_failures = (int)v;
+            break;
+        case S_THROTTLE_MAX_DELAY:
+            cfg->lib.throttle_max_delay_seconds = (int)v;
+            break;
         default:
             break;
     }
@@ -466,6 +492,12 @@ static int apply(struct authkit_config *cfg, int id, const char *text, const cha
             return 0;
         case S_LISTEN:
             return parse_listen(cfg, text, origin, err, err_size);
+        case S_TRUSTED_PROXIES: {
+            char why[160];
+            if (authkit_proxies_parse(text, &cfg->trusted_proxies, why, sizeof why) != 0)
+                return fail(err, err_size, "%s: %s", origin, why);
+            return 0;
+        }
         case S_STORAGE:
             return parse_bool(text, origin, &cfg->lib.enable_session_storage, err, err_size);
         case S_INSECURE:

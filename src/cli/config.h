@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "authkit.h"
+#include "server/proxy.h"
 
 struct authkit_config {
     authkit_options lib; /* database_url and session_secret point into the buffers below */
@@ -26,6 +27,8 @@ struct authkit_config {
     int password_queue;    /* logins waiting for a worker before 503; default 64 */
     size_t max_body_bytes; /* default 16384 */
     int http_threads;      /* threads serving HTTP; 0 = number of cores */
+    /* Peers whose X-Forwarded-For gives the client's address (default: none). */
+    struct authkit_proxies trusted_proxies;
 };
 
 /* Flags every subcommand accepts (and the environment variable of each):
@@ -44,6 +47,11 @@ struct authkit_config {
  *   --password-queue N        AUTHKIT_PASSWORD_QUEUE         (64)
  *   --http-threads N          AUTHKIT_HTTP_THREADS           (cores)
  *   --max-body BYTES          AUTHKIT_MAX_BODY_BYTES         (16384)
+ *   --trusted-proxies LIST    AUTHKIT_TRUSTED_PROXIES        (none; addresses, networks)
+ *   --throttle-account-failures N  AUTHKIT_THROTTLE_ACCOUNT_FAILURES (10; 0 disables)
+ *   --throttle-address-failures N  AUTHKIT_THROTTLE_ADDRESS_FAILURES (100; 0 disables)
+ *   --throttle-pair-failures N     AUTHKIT_THROTTLE_PAIR_FAILURES    (5; 0 disables)
+ *   --throttle-max-delay SEC       AUTHKIT_THROTTLE_MAX_DELAY_SECONDS (3600)
  * Booleans in the environment accept 1/0, true/false, yes/no, on/off. */
 
 /* Fills `cfg` from the sources above. Recognised flags are removed from argv (argc/argv

@@ -9,6 +9,7 @@ authkit_status authkit__fail(authkit_error *err, authkit_status status, const ch
     if (!err)
         return status;
     err->status = status;
+    err->retry_after_seconds = 0;
     snprintf(err->field, sizeof err->field, "%s", field ? field : "");
     if (fmt) {
         va_list ap;

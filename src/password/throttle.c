@@ -91,19 +91,18 @@ void authkit__throttle_keys(const authkit_ctx *ctx, const char *user_id, const c
 }
 
 authkit_status authkit__throttle_begin(authkit_ctx *ctx, const struct authkit__throttle *t,
-                                       int64_t *retry_after, authkit_error *err) {
+                                       authkit_error *err) {
     authkit_time until = 0, now = authkit_now(ctx);
-    *retry_after = 0;
     if (t->n == 0)
         return AUTHKIT_OK;
     authkit_status st =
         ctx->store->throttle_attempt(ctx->store_state, t->keys, t->n, now, &until, err);
-    if (st == AUTHKIT_RATE_LIMITED) {
-        int64_t wait = until > now ? until - now : 0;
-        *retry_after = (wait + 999999) / 1000000;
-        if (*retry_after < 1)
-            *retry_after = 1;
-    }
+    if (st != AUTHKIT_RATE_LIMITED)
+        return st;
+    int64_t wait = until > now ? (until - now + 999999) / 1000000 : 1;
+    authkit__fail(err, st, NULL, "Too many attempts; try again in %lld seconds", (long long)wait);
+    if (err)
+        err->retry_after_seconds = wait;
     return st;
 }
 

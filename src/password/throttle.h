@@ -28,10 +28,10 @@ void authkit__throttle_keys(const authkit_ctx *ctx, const char *user_id, const c
                             const char *ip, struct authkit__throttle *t);
 
 /* Counts the attempt before its password is checked. AUTHKIT_OK: go on.
- * AUTHKIT_RATE_LIMITED: refuse without checking anything; `*retry_after` gets the whole
- * seconds to wait (>= 1). AUTHKIT_STORE: refuse too (fail closed). */
+ * AUTHKIT_RATE_LIMITED: refuse without checking anything; err->retry_after_seconds gets
+ * the whole seconds to wait (>= 1). AUTHKIT_STORE: refuse too (fail closed). */
 authkit_status authkit__throttle_begin(authkit_ctx *ctx, const struct authkit__throttle *t,
-                                       int64_t *retry_after, authkit_error *err);
+                                       authkit_error *err);
 
 /* After a correct password: forgives the account and pair counters. Best effort. */
 void authkit__throttle_success(authkit_ctx *ctx, const struct authkit__throttle *t);

@@ -68,6 +68,22 @@ static enum MHD_Result respond_busy(struct request *req) {
     return respond(req, MHD_HTTP_SERVICE_UNAVAILABLE, r);
 }
 
+/* 429 for a throttled login or re-authentication (`err` from the library): the wait in
+ * Retry-After, and for a browser form the login page again with the reason. */
+static enum MHD_Result respond_throttled(struct request *req, const authkit_error *err, bool form,
+                                         const char *next) {
+    char wait[32];
+    snprintf(wait, sizeof wait, "%lld",
+             (long long)(err->retry_after_seconds > 0 ? err->retry_after_seconds : 1));
+    struct MHD_Response *r =
+        form ? response_html(pages_login(next, err->message))
+             : response_json(json_pack("{s:s, s:s}", "error", authkit_status_name(err->status),
+                                       "message", err->message));
+    if (r)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, wait);
+    return respond(req, MHD_HTTP_TOO_MANY_REQUESTS, r);
+}
+
 static json_t *user_json(const authkit_user *u) {
     char created[32];
     authkit__time_iso8601(created, u->created_at);
@@ -139,6 +155,10 @@ static enum MHD_Result login_done(struct request *req) {
     if (j->status == AUTHKIT_OK) {
         authkit_metrics_login(m, LOGIN_SUCCESS);
         return respond_session(req, &j->result, j->body.form, j->next);
+    }
+    if (j->status == AUTHKIT_RATE_LIMITED) {
+        authkit_metrics_login(m, LOGIN_THROTTLED);
+        return respond_throttled(req, &j->err, j->body.form, j->next);
     }
     if (j->status == AUTHKIT_AUTHENTICATION) {
         authkit_metrics_login(m, LOGIN_FAILURE);
@@ -405,6 +425,8 @@ static enum MHD_Result password_done(struct request *req) {
         return respond_busy(req);
     if (j->status == AUTHKIT_OK)
         return respond_session(req, &j->result, false, NULL);
+    if (j->status == AUTHKIT_RATE_LIMITED)
+        return respond_throttled(req, &j->err, false, NULL);
     if (j->status == AUTHKIT_FORBIDDEN)
         return respond_error(req, j->status, "Current password is incorrect");
     if (j->status == AUTHKIT_VALIDATION || j->status == AUTHKIT_PASSWORD_TOO_LONG ||

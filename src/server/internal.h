@@ -57,6 +57,8 @@ enum MHD_Result respond_redirect(struct request *req, const char *location);
 /* Queues `response` (adding the common headers) and destroys it. */
 enum MHD_Result respond(struct request *req, unsigned status, struct MHD_Response *response);
 struct MHD_Response *response_json(json_t *body);
+/* An HTML page (taking `html`, freed in every case) with its type and CSP headers. */
+struct MHD_Response *response_html(char *html);
 
 /* Request helpers (respond.c). */
 const char *header(struct request *req, const char *name);

@@ -8,7 +8,8 @@ static const unsigned codes[AUTHKIT_METRICS_CODES] = {200, 303, 400, 401, 403, 4
                                                       411, 413, 415, 429, 431, 500, 503};
 static const double bucket_seconds[AUTHKIT_METRICS_BUCKETS] = {
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
-static const char *const login_names[LOGIN_N] = {"success", "failure", "rejected", "error"};
+static const char *const login_names[LOGIN_N] = {"success", "failure", "rejected", "error",
+                                                 "throttled"};
 static const char *const validation_names[VALIDATION_N] = {"valid", "invalid", "error"};
 
 void authkit_metrics_login(struct authkit_metrics *m, enum metrics_login r) {

@@ -7,7 +7,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum metrics_login { LOGIN_SUCCESS, LOGIN_FAILURE, LOGIN_REJECTED, LOGIN_ERROR, LOGIN_N };
+enum metrics_login {
+    LOGIN_SUCCESS,
+    LOGIN_FAILURE,
+    LOGIN_REJECTED,
+    LOGIN_ERROR,
+    LOGIN_THROTTLED,
+    LOGIN_N
+};
 enum metrics_validation { VALIDATION_VALID, VALIDATION_INVALID, VALIDATION_ERROR, VALIDATION_N };
 
 #define AUTHKIT_METRICS_CODES   14 /* distinct HTTP statuses counted, plus "other" */

@@ -1,6 +1,4 @@
 /* Building responses and reading requests for the HTTP service. */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -57,18 +55,22 @@ enum MHD_Result respond_error(struct request *req, authkit_status status, const 
     return respond_json(req, (unsigned)authkit_status_http(status), body);
 }
 
-enum MHD_Result respond_html(struct request *req, unsigned status, char *html) {
-    if (!html)
-        return respond_error(req, AUTHKIT_NOMEM, NULL);
+struct MHD_Response *response_html(char *html) {
     struct MHD_Response *r =
-        MHD_create_response_from_buffer(strlen(html), html, MHD_RESPMEM_MUST_FREE);
+        html ? MHD_create_response_from_buffer(strlen(html), html, MHD_RESPMEM_MUST_FREE) : NULL;
     if (!r) {
         free(html);
-        return MHD_NO;
+        return NULL;
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8");
     MHD_add_response_header(r, "Content-Security-Policy", pages_csp());
-    return respond(req, status, r);
+    return r;
+}
+
+enum MHD_Result respond_html(struct request *req, unsigned status, char *html) {
+    if (!html)
+        return respond_error(req, AUTHKIT_NOMEM, NULL);
+    return respond(req, status, response_html(html));
 }
 
 enum MHD_Result respond_redirect(struct request *req, const char *location) {
@@ -114,17 +116,42 @@ bool cross_site(struct request *req) {
     return origin && !same_host(req, origin);
 }
 
+/* Joins every X-Forwarded-For header of the request, in order, with commas: a client's
+ * own header must not hide the one its proxy added. Gives up (empty) past the buffer. */
+struct forwarded {
+    char text[2048];
+    size_t len;
+    bool overflow;
+};
+
+static enum MHD_Result collect_forwarded(void *arg, enum MHD_ValueKind kind, const char *key,
+                                         const char *value) {
+    (void)kind;
+    struct forwarded *f = arg;
+    if (strcasecmp(key, "X-Forwarded-For") != 0 || !value)
+        return MHD_YES;
+    size_t n = strlen(value);
+    if (f->len + n + 2 > sizeof f->text) {
+        f->overflow = true;
+        return MHD_NO;
+    }
+    if (f->len)
+        f->text[f->len++] = ',';
+    memcpy(f->text + f->len, value, n + 1);
+    f->len += n;
+    return MHD_YES;
+}
+
 void client_ip(struct request *req, char out[AUTHKIT_IP_SIZE]) {
     out[0] = '\0';
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     if (!info || !info->client_addr)
         return;
-    const struct sockaddr *sa = info->client_addr;
-    if (sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
-                  AUTHKIT_IP_SIZE);
-    else if (sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
-                  AUTHKIT_IP_SIZE);
+    const struct authkit_proxies *trusted = &req->srv->cfg->trusted_proxies;
+    struct forwarded f = {.len = 0};
+    if (trusted->n)
+        MHD_get_connection_values(req->conn, MHD_HEADER_KIND, collect_forwarded, &f);
+    /* Too many hops to read: the peer itself, which is at least not forged. */
+    authkit_proxies_client(trusted, info->client_addr, f.len && !f.overflow ? f.text : NULL, out);
 }

@@ -103,7 +103,7 @@ authkit_status authkit_authenticate(authkit_ctx *ctx, const char *login, const c
     /* Counted before the password is checked, so parallel attempts see each other. */
     struct authkit__throttle throttle;
     authkit__throttle_keys(ctx, known ? row.user.id : NULL, login, ip, &throttle);
-    st = authkit__throttle_begin(ctx, &throttle, &out->retry_after_seconds, err);
+    st = authkit__throttle_begin(ctx, &throttle, err);
     if (st == AUTHKIT_RATE_LIMITED)
         authkit__publish(ctx, &(authkit_event){.type = AUTHKIT_EVENT_LOGIN_THROTTLED,
                                                .login = login,

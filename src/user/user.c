@@ -211,9 +211,8 @@ authkit_status authkit_user_verify_password(authkit_ctx *ctx, const char *id, co
     /* Re-authentication guesses count against the account like logins do: a stolen
      * session must not become an unthrottled password oracle. */
     struct authkit__throttle throttle;
-    int64_t retry_after;
     authkit__throttle_keys(ctx, known ? row.user.id : NULL, id ? id : "", NULL, &throttle);
-    st = authkit__throttle_begin(ctx, &throttle, &retry_after, err);
+    st = authkit__throttle_begin(ctx, &throttle, err);
     if (st == AUTHKIT_RATE_LIMITED)
         authkit__publish(ctx, &(authkit_event){.type = AUTHKIT_EVENT_LOGIN_THROTTLED,
                                                .user_id = known ? row.user.id : NULL});

@@ -27,10 +27,11 @@ static void open_with(int account, int address, int pair) {
 static authkit_status attempt(const char *login, const char *pw, const char *ip,
                               int64_t *retry_after) {
     authkit_login_result r;
+    authkit_error err;
     authkit_session_opts o = {.ip = ip};
-    authkit_status st = authkit_authenticate(f.ctx, login, pw, strlen(pw), &o, &r, NULL);
+    authkit_status st = authkit_authenticate(f.ctx, login, pw, strlen(pw), &o, &r, &err);
     if (retry_after)
-        *retry_after = r.retry_after_seconds;
+        *retry_after = err.retry_after_seconds;
     sodium_memzero(&r, sizeof r);
     return st;
 }

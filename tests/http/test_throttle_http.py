@@ -1,0 +1,194 @@
+#!/usr/bin/python3
+"""Login throttling and the client address over real HTTP (issue 5 item 1; checklist
+items 23-29): 429 with Retry-After, the same status sequence for known and unknown
+logins, X-Forwarded-For ignored unless the peer is a configured trusted proxy.
+
+Usage: /usr/bin/python3 tests/http/test_throttle_http.py path/to/authkit
+
+Reuses the server harness of tests/http/test_http.py. Prints
+`http throttle: N passed, M failed` at the end.
+"""
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_http as h  # noqa: E402
+
+
+def statuses(responses):
+    return "".join({401: "F", 429: "T"}.get(r.status, "?%d" % r.status) for r in responses)
+
+
+class ThrottleTests(h.ServerTestCase):
+    """Default counters: pair 5, account 10, address 100; every request comes from
+    127.0.0.1, so each test uses its own users."""
+
+    def wrong(self, login, n, headers=None):
+        return [self.srv.login(login, h.new_password(), headers) for _ in range(n)]
+
+    def test_pair_throttled_with_retry_after(self):
+        user = self.srv.add_user("pair")
+        rs = self.wrong(user["username"], 8)
+        # Five free attempts, the sixth evaluated (and starting a 1 s wait), then 429.
+        self.assertEqual(statuses(rs), "FFFFFFTT")
+        for r in rs[:6]:
+            self.assertEqual(r.body, h.AUTH_FAIL_BODY, r)
+        r = rs[6]
+        self.assertJsonError(r, 429, "RATE_LIMITED")
+        self.assertEqual(r.header("Retry-After"), "1", r)
+        self.assertIn("try again in 1 seconds", r.json()["message"])
+        self.assertNoCookie(r)
+        self.assertNoStore(r)
+        # The right password does not get through a block either.
+        r = self.srv.login(user["username"], user["password"])
+        self.assertEqual(r.status, 429, r)
+        self.assertNoCookie(r)
+
+    def test_unknown_login_has_the_same_sequence(self):
+        known = self.srv.add_user("known")
+        seq_known = statuses(self.wrong(known["email"], 9))
+        seq_unknown = statuses(self.wrong("nobody_" + secrets.token_hex(4), 9))
+        seq_unknown_email = statuses(self.wrong("nobody.%s@example.test" % secrets.token_hex(4), 9))
+        self.assertEqual(seq_known, "FFFFFFTTT")
+        self.assertEqual(seq_unknown, seq_known)
+        self.assertEqual(seq_unknown_email, seq_known)
+
+    def test_forwarded_for_ignored_from_untrusted_peer(self):
+        user = self.srv.add_user("xff")
+        rs = [self.srv.login(user["username"], h.new_password(),
+                             {"X-Forwarded-For": "203.0.113.%d" % i}) for i in range(8)]
+        self.assertEqual(statuses(rs), "FFFFFFTT")
+        events = [e for e in self.srv.log_events()
+                  if e.get("event") == "login_failed" and e.get("login") == user["username"]]
+        self.assertTrue(events)
+        for e in events:
+            self.assertEqual(e.get("ip"), "127.0.0.1", e)
+
+    def test_form_login_throttled_page(self):
+        user = self.srv.add_user("form")
+        for _ in range(6):
+            self.srv.post_form("/login", {"username": user["username"],
+                                          "password": h.new_password()})
+        r = self.srv.post_form("/login", {"username": user["username"],
+                                          "password": user["password"], "next": "/app"})
+        self.assertEqual(r.status, 429, r)
+        self.assertTrue(r.header("Content-Type").startswith("text/html"), r)
+        self.assertIn(b"Too many attempts", r.body)
+        self.assertIn(b'value="/app"', r.body)
+        self.assertTrue(r.header("Retry-After"), r)
+        self.assertIn("frame-ancestors 'none'", r.header("Content-Security-Policy"))
+        self.assertNoCookie(r)
+
+    def test_password_change_guesses_throttled(self):
+        user = self.srv.add_user("reauth")
+        token = self.srv.token(user)
+        seen = []
+        for _ in range(12):
+            r = self.srv.send("POST", "/password", token=token,
+                              headers={"Content-Type": "application/json"},
+                              body=h.json.dumps({"current_password": h.new_password(),
+                                                 "new_password": h.new_password()}))
+            seen.append(r.status)
+        # The account counter (10 free, the 11th evaluated) is shared with logins.
+        self.assertEqual(seen, [403] * 11 + [429])
+        self.assertEqual(r.header("Retry-After"), "1", r)
+        # The password did not change: the old one still logs in once the wait is over.
+        self.assertEqual(self.srv.get("/me", token=token).status, 200)
+
+    def test_throttled_attempts_are_measured_and_logged(self):
+        user = self.srv.add_user("audit")
+        self.wrong(user["username"], 7)
+        m = self.srv.metrics()
+        self.assertGreaterEqual(m.get('authkit_logins_total{result="throttled"}', 0), 1)
+        events = [e for e in self.srv.log_events()
+                  if e.get("event") == "login_throttled" and e.get("login") == user["username"]]
+        self.assertEqual(len(events), 1, events)
+        self.assertEqual(events[0].get("ip"), "127.0.0.1")
+
+
+class TrustedProxyTests(h.ServerTestCase):
+    extra_env = {"AUTHKIT_TRUSTED_PROXIES": "10.9.0.0/16, 127.0.0.1"}
+
+    def session_ip(self, headers):
+        user = self.srv.add_user("ip")
+        token = self.srv.token(user, headers)
+        r = self.srv.get("/sessions", token=token)
+        self.assertEqual(r.status, 200, r)
+        return r.json()["sessions"][0]["ip"]
+
+    def test_forwarded_for_names_the_client(self):
+        self.assertEqual(self.session_ip({"X-Forwarded-For": "198.51.100.23"}), "198.51.100.23")
+
+    def test_rightmost_untrusted_hop_wins(self):
+        # A client-supplied first entry cannot choose the address; trusted hops are skipped.
+        xff = "6.6.6.6, 198.51.100.24, 10.9.1.2"
+        self.assertEqual(self.session_ip({"X-Forwarded-For": xff}), "198.51.100.24")
+
+    def test_every_forwarded_header_counts(self):
+        # Two headers: the proxy's own (last) one is read first.
+        head = ("POST /login HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json\r\n"
+                "X-Forwarded-For: 6.6.6.6\r\nX-Forwarded-For: 198.51.100.25\r\n"
+                "Content-Length: %d\r\nConnection: close\r\n\r\n" % (self.srv.port, len(self.body)))
+        r = self.srv.raw((head + self.body).encode())
+        self.assertEqual(r.status, 200, r)
+        token = r.json()["token"]
+        h.remember_secret(token)
+        r = self.srv.get("/sessions", token=token)
+        self.assertEqual(r.json()["sessions"][0]["ip"], "198.51.100.25")
+
+    def test_garbled_forwarded_for_is_not_the_client(self):
+        self.assertEqual(self.session_ip({"X-Forwarded-For": "not-an-address"}), "127.0.0.1")
+        self.assertEqual(self.session_ip({"X-Forwarded-For": "198.51.100.26:443"}), "127.0.0.1")
+
+    def test_each_client_has_its_own_pair_counter(self):
+        user = self.srv.add_user("multi")
+        rs = [self.srv.login(user["username"], h.new_password(),
+                             {"X-Forwarded-For": "198.51.100.%d" % (100 + i)}) for i in range(8)]
+        # Eight clients, eight pair counters; the account allows ten.
+        self.assertEqual(statuses(rs), "FFFFFFFF")
+
+    @classmethod
+    def prepare(cls):
+        user = cls.srv.add_user("raw")
+        cls.body = h.json.dumps({"username": user["username"], "password": user["password"]})
+        h.remember_secret(user["password"])
+
+
+class ConfigTests(unittest.TestCase):
+    def test_bad_trusted_proxies_refused(self):
+        for bad in ["10.0.0.1/33", "not-an-ip", "10.0.0.1/8", "::1/129"]:
+            with self.subTest(bad=bad):
+                r = subprocess.run([h.AUTHKIT, "serve", "--trusted-proxies", bad,
+                                    "--database", "sqlite::memory:"],
+                                   env={"AUTHKIT_SESSION_SECRET": "x" * 40, "PATH": "/usr/bin"},
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=20)
+                self.assertEqual(r.returncode, 2, r)
+                self.assertIn(b"--trusted-proxies", r.stderr)
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.stderr.write("usage: %s path/to/authkit\n" % sys.argv[0])
+        return 2
+    h.AUTHKIT = os.path.abspath(sys.argv[1])
+    suite = unittest.TestSuite()
+    loader = unittest.TestLoader()
+    for cls in (ThrottleTests, TrustedProxyTests, ConfigTests):
+        suite.addTests(loader.loadTestsFromTestCase(cls))
+    try:
+        result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
+    finally:
+        if not os.environ.get("AUTHKIT_HTTP_KEEP"):
+            for path in h.LOG_FILES:
+                shutil.rmtree(os.path.dirname(path), ignore_errors=True)
+    failed = len(result.failures) + len(result.errors)
+    print("http throttle: %d passed, %d failed" % (result.testsRun - failed, failed))
+    return 0 if result.wasSuccessful() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
