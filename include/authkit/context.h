@@ -49,6 +49,14 @@ typedef struct authkit_options {
     int throttle_pair_failures;
     /* Longest wait, in seconds (1..86400). Default 3600. */
     int throttle_max_delay_seconds;
+    /* Idle timeout of stored sessions, in minutes (0..525600): a session unused this long
+     * is expired even before session_timeout_minutes (the absolute lifetime). Use is
+     * recorded at most once a minute, so a session may end up to a minute early, never
+     * late. Default 0 (off). Stateless tokens have no idle timeout. */
+    int session_idle_timeout_minutes;
+    /* Most stored sessions one user may have (0..100000); a login beyond it ends the
+     * oldest ones. Default 0 (no cap). */
+    int max_sessions_per_user;
 } authkit_options;
 
 /* Fills `opts` with the defaults above (session_secret NULL). */

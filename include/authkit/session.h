@@ -67,7 +67,9 @@ typedef struct authkit_session_info {
 /* Validates a token. AUTHKIT_OK with its user in `user` (and, if `session` is not NULL,
  * the session; in stateless mode only id, user_id, created_at and expires_at are set),
  * or AUTHKIT_NOT_AUTHENTICATED for any token that is unknown, malformed, logged out,
- * expired, or whose user is inactive or gone. Finding an expired session deletes it and
+ * expired (absolute lifetime, or idle timeout when configured), or whose user is inactive
+ * or gone. A stored session's last_seen_at is moved to now when it is older than a
+ * minute (five without an idle timeout). Finding an expired session deletes it and
  * publishes AUTHKIT_EVENT_SESSION_EXPIRED once. AUTHKIT_STORE if storage fails. */
 AUTHKIT_EXTERN authkit_status authkit_session_validate(authkit_ctx *ctx, const char *token,
                                                        authkit_user *user,
@@ -85,6 +87,13 @@ AUTHKIT_EXTERN authkit_status authkit_logout(authkit_ctx *ctx, const char *token
  * AUTHKIT_EVENT_SESSIONS_REVOKED. AUTHKIT_OK, AUTHKIT_NOT_FOUND or AUTHKIT_STORE. */
 AUTHKIT_EXTERN authkit_status authkit_logout_all(authkit_ctx *ctx, const char *user_id,
                                                  size_t *revoked, authkit_error *err);
+
+/* Ends every session of the user except `keep_session_id` (the caller's own, typically);
+ * `*revoked` (may be NULL) gets the count. Publishes AUTHKIT_EVENT_SESSIONS_REVOKED when
+ * any ended. AUTHKIT_OK, AUTHKIT_UNSUPPORTED (stateless: use logout-all) or AUTHKIT_STORE. */
+AUTHKIT_EXTERN authkit_status authkit_logout_others(authkit_ctx *ctx, const char *user_id,
+                                                    const char *keep_session_id, size_t *revoked,
+                                                    authkit_error *err);
 
 /* Ends the session `session_id` if it belongs to `user_id`. AUTHKIT_OK, AUTHKIT_NOT_FOUND
  * (no such session of that user), AUTHKIT_UNSUPPORTED (stateless) or AUTHKIT_STORE.

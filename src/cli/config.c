@@ -36,6 +36,8 @@ enum setting_id {
     S_THROTTLE_ADDRESS,
     S_THROTTLE_PAIR,
     S_THROTTLE_MAX_DELAY,
+    S_IDLE_TIMEOUT,
+    S_MAX_SESSIONS,
     S_COUNT
 };
 
@@ -74,6 +76,8 @@ static const struct setting settings[S_COUNT] = {
                          100000},
     [S_THROTTLE_MAX_DELAY] = {"--throttle-max-delay", NULL, "AUTHKIT_THROTTLE_MAX_DELAY_SECONDS", 1,
                               86400},
+    [S_IDLE_TIMEOUT] = {"--idle-timeout", NULL, "AUTHKIT_SESSION_IDLE_TIMEOUT_MINUTES", 0, 525600},
+    [S_MAX_SESSIONS] = {"--max-sessions", NULL, "AUTHKIT_MAX_SESSIONS_PER_USER", 0, 100000},
 };
 
 #define DOTENV_LINE_MAX 8192
@@ -470,6 +474,12 @@ static int apply_number(struct authkit_config *cfg, int id, const char *text, co
             break;
         case S_THROTTLE_MAX_DELAY:
             cfg->lib.throttle_max_delay_seconds = (int)v;
+            break;
+        case S_IDLE_TIMEOUT:
+            cfg->lib.session_idle_timeout_minutes = (int)v;
+            break;
+        case S_MAX_SESSIONS:
+            cfg->lib.max_sessions_per_user = (int)v;
             break;
         default:
             break;

@@ -52,6 +52,8 @@ struct authkit_config {
  *   --throttle-address-failures N  AUTHKIT_THROTTLE_ADDRESS_FAILURES (100; 0 disables)
  *   --throttle-pair-failures N     AUTHKIT_THROTTLE_PAIR_FAILURES    (5; 0 disables)
  *   --throttle-max-delay SEC       AUTHKIT_THROTTLE_MAX_DELAY_SECONDS (3600)
+ *   --idle-timeout MIN        AUTHKIT_SESSION_IDLE_TIMEOUT_MINUTES (0: off)
+ *   --max-sessions N          AUTHKIT_MAX_SESSIONS_PER_USER  (0: no cap)
  * Booleans in the environment accept 1/0, true/false, yes/no, on/off. */
 
 /* Fills `cfg` from the sources above. Recognised flags are removed from argv (argc/argv

@@ -82,7 +82,10 @@ static authkit_status check_options(const authkit_options *o, authkit_error *err
                           100000)) ||
         (st = check_range(err, "throttle_pair_failures", o->throttle_pair_failures, 0, 100000)) ||
         (st = check_range(err, "throttle_max_delay_seconds", o->throttle_max_delay_seconds, 1,
-                          86400)))
+                          86400)) ||
+        (st = check_range(err, "session_idle_timeout_minutes", o->session_idle_timeout_minutes, 0,
+                          525600)) ||
+        (st = check_range(err, "max_sessions_per_user", o->max_sessions_per_user, 0, 100000)))
         return st;
     return AUTHKIT_OK;
 }

@@ -331,6 +331,22 @@ static enum MHD_Result logout_all_post(struct request *req) {
     return logged_out(req, json_pack("{s:I}", "revoked", (json_int_t)revoked));
 }
 
+static enum MHD_Result logout_others_post(struct request *req) {
+    struct caller c;
+    enum MHD_Result r;
+    if (!authenticate(req, true, &c, &r))
+        return r;
+    size_t revoked = 0;
+    authkit_status st =
+        authkit_logout_others(req->srv->ctx, c.user.id, c.session.id, &revoked, NULL);
+    if (st == AUTHKIT_UNSUPPORTED)
+        return respond_error(req, st,
+                             "Signed tokens cannot be revoked one by one; use /logout-all");
+    if (st != AUTHKIT_OK)
+        return respond_error(req, AUTHKIT_STORE, NULL);
+    return respond_json(req, MHD_HTTP_OK, json_pack("{s:I}", "revoked", (json_int_t)revoked));
+}
+
 static enum MHD_Result me_get(struct request *req) {
     struct caller c;
     enum MHD_Result r;
@@ -517,6 +533,7 @@ static const struct route {
     {"POST", "/login", false, login_post},
     {"POST", "/logout", false, logout_post},
     {"POST", "/logout-all", false, logout_all_post},
+    {"POST", "/logout-others", false, logout_others_post},
     {"GET", "/me", false, me_get},
     {"GET", "/sessions", false, sessions_get},
     {"DELETE", "/sessions/", true, session_delete},

@@ -66,9 +66,20 @@ static authkit_status issue_session(authkit_ctx *ctx, const struct authkit_store
         if (st != AUTHKIT_OK)
             authkit__fail(err, st, NULL, "could not sign the session token");
     }
-    if (st != AUTHKIT_OK)
+    if (st != AUTHKIT_OK) {
         sodium_memzero(out, sizeof *out);
-    return st;
+        return st;
+    }
+    size_t cap = (size_t)ctx->opts.max_sessions_per_user, evicted = 0;
+    /* After the insert: of two logins at once, the later eviction sees both sessions. */
+    if (ctx->opts.enable_session_storage && cap &&
+        ctx->store->session_evict(ctx->store_state, row->user.id, cap, &evicted, NULL) ==
+            AUTHKIT_OK &&
+        evicted)
+        authkit__publish(ctx, &(authkit_event){.type = AUTHKIT_EVENT_SESSIONS_REVOKED,
+                                               .user_id = row->user.id,
+                                               .count = evicted});
+    return AUTHKIT_OK;
 }
 
 /* Finds the user a login names: an email if it has an '@' (usernames cannot), else a
@@ -162,6 +173,23 @@ static authkit_status not_authenticated(authkit_error *err) {
     return authkit__fail(err, AUTHKIT_NOT_AUTHENTICATED, NULL, NULL);
 }
 
+/* How stale last_seen_at may get before a validation writes it: it bounds how early the
+ * idle timeout can end a session, and how many writes validations cost. */
+static authkit_time touch_interval(const authkit_ctx *ctx) {
+    authkit_time idle = (authkit_time)ctx->opts.session_idle_timeout_minutes * 60 * 1000000;
+    if (idle == 0)
+        return 300 * (authkit_time)1000000;
+    return idle / 10 < 60 * (authkit_time)1000000 ? idle / 10 : 60 * (authkit_time)1000000;
+}
+
+/* When the session ends: at expires_at, or earlier once idle for the idle timeout. */
+static authkit_time session_end(const authkit_ctx *ctx, const authkit_session_info *s) {
+    authkit_time idle = (authkit_time)ctx->opts.session_idle_timeout_minutes * 60 * 1000000;
+    if (idle && s->last_seen_at + idle < s->expires_at)
+        return s->last_seen_at + idle;
+    return s->expires_at;
+}
+
 static authkit_status validate_stored(authkit_ctx *ctx, const char *token, authkit_user *user,
                                       authkit_session_info *session, authkit_error *err) {
     if (!authkit__token_well_formed(token))
@@ -177,17 +205,22 @@ static authkit_status validate_stored(authkit_ctx *ctx, const char *token, authk
         return not_authenticated(err);
     if (st != AUTHKIT_OK)
         return st;
-    if (authkit_now(ctx) >= s.info.expires_at) {
+    authkit_time now = authkit_now(ctx), end = session_end(ctx, &s.info);
+    if (now >= end) {
         /* Whoever deletes the row publishes: the event fires once per session. */
         if (ctx->store->session_delete(ctx->store_state, digest, NULL, NULL) == AUTHKIT_OK)
             authkit__publish(ctx, &(authkit_event){.type = AUTHKIT_EVENT_SESSION_EXPIRED,
                                                    .user_id = s.info.user_id,
                                                    .session_id = s.info.id,
-                                                   .expired_at = s.info.expires_at});
+                                                   .expired_at = end});
         return not_authenticated(err);
     }
     if (!u.user.is_active)
         return not_authenticated(err);
+    /* Best effort: a failed write costs the idle timeout at most one interval. */
+    if (now - s.info.last_seen_at >= touch_interval(ctx) &&
+        ctx->store->session_touch(ctx->store_state, digest, now, NULL) == AUTHKIT_OK)
+        s.info.last_seen_at = now;
     *user = u.user;
     if (session)
         *session = s.info;
@@ -274,6 +307,31 @@ authkit_status authkit_logout_all(authkit_ctx *ctx, const char *user_id, size_t 
     authkit__publish(
         ctx,
         &(authkit_event){.type = AUTHKIT_EVENT_SESSIONS_REVOKED, .user_id = user_id, .count = n});
+    return authkit__ok(err);
+}
+
+authkit_status authkit_logout_others(authkit_ctx *ctx, const char *user_id,
+                                     const char *keep_session_id, size_t *revoked,
+                                     authkit_error *err) {
+    CHECK_CTX(ctx);
+    size_t n = 0;
+    if (revoked)
+        *revoked = 0;
+    if (!user_id || !keep_session_id)
+        return authkit__fail(err, AUTHKIT_INVALID_ARGUMENT, NULL, NULL);
+    if (!ctx->opts.enable_session_storage)
+        return authkit__fail(err, AUTHKIT_UNSUPPORTED, NULL,
+                             "Signed tokens cannot be revoked one by one; use logout-all");
+    authkit_status st =
+        ctx->store->session_delete_others(ctx->store_state, user_id, keep_session_id, &n, err);
+    if (st != AUTHKIT_OK)
+        return st;
+    if (revoked)
+        *revoked = n;
+    if (n)
+        authkit__publish(ctx, &(authkit_event){.type = AUTHKIT_EVENT_SESSIONS_REVOKED,
+                                               .user_id = user_id,
+                                               .count = n});
     return authkit__ok(err);
 }
 

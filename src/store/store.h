@@ -28,7 +28,7 @@
 #include "core/encoding.h"
 #include "store/throttle_rule.h"
 
-#define AUTHKIT_STORE_OPS_VERSION 2
+#define AUTHKIT_STORE_OPS_VERSION 3
 
 /* A user row: the public fields plus what only the library may see. */
 struct authkit_store_user {
@@ -145,6 +145,18 @@ struct authkit_store_ops {
      * touched at or before `idle_before`. */
     authkit_status (*throttle_prune)(void *state, authkit_time now, authkit_time idle_before,
                                      size_t batch, size_t *deleted, authkit_error *err);
+
+    /* Session control (version 3). Moves last_seen_at of the session with this digest
+     * forward to `now` (never back). OK also when there is no such session. */
+    authkit_status (*session_touch)(void *state, const uint8_t digest[AUTHKIT_DIGEST_BYTES],
+                                    authkit_time now, authkit_error *err);
+    /* Deletes the user's sessions other than its `keep` newest (created_at, then id), in
+     * one statement; the count to `*evicted`. */
+    authkit_status (*session_evict)(void *state, const char *user_id, size_t keep, size_t *evicted,
+                                    authkit_error *err);
+    /* Deletes every session of the user except `keep_id`; the count to `*n`. */
+    authkit_status (*session_delete_others)(void *state, const char *user_id, const char *keep_id,
+                                            size_t *n, authkit_error *err);
 };
 
 /* The SQLite adapter (src/store/sqlite/). */

@@ -1010,6 +1010,60 @@ static void sc_test_concurrency(const struct sc_target *t) {
     ops->close(st);
 }
 
+/* ---- session control ------------------------------------------------------------------ */
+
+static void sc_test_session_control(const struct sc_target *t) {
+    char loc[512];
+    void *st = sc_open(t, loc, sizeof loc);
+    if (!st)
+        return;
+    const struct authkit_store_ops *ops = t->ops;
+    authkit_error err;
+    struct authkit_store_session got;
+    uint8_t digest[AUTHKIT_DIGEST_BYTES];
+    size_t n = 99;
+    sc_add_user(t, st, 1, "one@example.com", "one", SC_T0);
+    sc_add_user(t, st, 2, "two@example.com", "two", SC_T0);
+    /* Sessions 1..5 of user 1, one a second apart; 6 of user 2. */
+    for (int i = 1; i <= 5; i++)
+        sc_add_session(t, st, i, 1, SC_T0 + i * SC_SEC, SC_T0 + SC_HOUR);
+    sc_add_session(t, st, 6, 2, SC_T0, SC_T0 + SC_HOUR);
+
+    /* touch: forward only; an unknown digest is not an error. */
+    sc_digest(digest, 1);
+    CHECK_OK(ops->session_touch(st, digest, SC_T0 + 100 * SC_SEC, &err));
+    CHECK_OK(ops->session_find(st, digest, &got, NULL, &err));
+    CHECK_INT(got.info.last_seen_at, SC_T0 + 100 * SC_SEC);
+    CHECK_OK(ops->session_touch(st, digest, SC_T0 + 50 * SC_SEC, &err));
+    CHECK_OK(ops->session_find(st, digest, &got, NULL, &err));
+    CHECK_INT(got.info.last_seen_at, SC_T0 + 100 * SC_SEC);
+    CHECK_INT(got.info.created_at, SC_T0 + SC_SEC);
+    sc_digest(digest, 999);
+    CHECK_OK(ops->session_touch(st, digest, SC_T0, &err));
+
+    /* evict: the newest `keep` stay, whatever their last use. */
+    CHECK_OK(ops->session_evict(st, "00000000-0000-4000-8000-000000000001", 3, &n, &err));
+    CHECK_INT(n, 2);
+    CHECK(!sc_session_exists(t, st, 1) && !sc_session_exists(t, st, 2));
+    CHECK(sc_session_exists(t, st, 3) && sc_session_exists(t, st, 5));
+    CHECK(sc_session_exists(t, st, 6));
+    CHECK_OK(ops->session_evict(st, "00000000-0000-4000-8000-000000000001", 3, &n, &err));
+    CHECK_INT(n, 0);
+    CHECK_OK(ops->session_evict(st, "not-a-uuid", 1, &n, &err));
+    CHECK_INT(n, 0);
+
+    /* delete_others: all of the user's but one; other users untouched. */
+    CHECK_OK(ops->session_delete_others(st, "00000000-0000-4000-8000-000000000001",
+                                        "10000000-0000-4000-8000-000000000004", &n, &err));
+    CHECK_INT(n, 2);
+    CHECK(sc_session_exists(t, st, 4) && !sc_session_exists(t, st, 3));
+    CHECK(!sc_session_exists(t, st, 5) && sc_session_exists(t, st, 6));
+    CHECK_OK(ops->session_delete_others(st, "00000000-0000-4000-8000-000000000001", "x", &n, &err));
+    CHECK_INT(n, 1);
+    CHECK(!sc_session_exists(t, st, 4) && sc_session_exists(t, st, 6));
+    ops->close(st);
+}
+
 /* ---- login throttling ---------------------------------------------------------------- */
 
 /* A key numbered `n` whose rule admits `free` attempts, then waits 1 s, 2 s, ... up to
@@ -1156,6 +1210,7 @@ static void sc_run(const struct sc_target *t) {
     sc_test_concurrency(t);
     sc_test_throttle(t);
     sc_test_throttle_race(t);
+    sc_test_session_control(t);
 }
 
 #endif

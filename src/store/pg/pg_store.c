@@ -53,6 +53,9 @@ enum stmt {
     ST_SESSION_LIST,
     ST_SESSION_DELETE_EXPIRED,
     ST_SESSION_COUNT,
+    ST_SESSION_TOUCH,
+    ST_SESSION_EVICT,
+    ST_SESSION_DELETE_OTHERS,
     ST_COUNT_
 };
 
@@ -140,6 +143,13 @@ static const char *const sql[ST_COUNT_] = {
         "WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
     [ST_SESSION_COUNT] =
         "SELECT count(*) FROM auth_sessions WHERE expires_at > $1",
+    [ST_SESSION_TOUCH] =
+        "UPDATE auth_sessions SET last_seen_at = $2 WHERE token_hash = $1 AND last_seen_at < $2",
+    [ST_SESSION_EVICT] =
+        "DELETE FROM auth_sessions WHERE user_id = $1 AND id NOT IN (SELECT id FROM "
+        "auth_sessions WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2)",
+    [ST_SESSION_DELETE_OTHERS] =
+        "DELETE FROM auth_sessions WHERE user_id = $1 AND id <> $2",
 };
 /* clang-format on */
 
@@ -641,6 +651,51 @@ static authkit_status op_session_delete_id(void *state, const char *user_id, con
     return s == AUTHKIT_OK ? authkit__ok(err) : s;
 }
 
+static authkit_status op_session_touch(void *state, const uint8_t digest[AUTHKIT_DIGEST_BYTES],
+                                       authkit_time now, authkit_error *err) {
+    struct authkit__pg_params p = {0};
+    PGresult *r;
+    p_digest(&p, digest);
+    p_int(&p, now);
+    authkit_status s = run_one(state, ST_SESSION_TOUCH, &p, "touch session", &r, err);
+    PQclear(r);
+    return s == AUTHKIT_OK ? authkit__ok(err) : s;
+}
+
+/* Runs a delete of some of a user's sessions (`index` with the user id as $1 and one more
+ * parameter); the count to `*n`. An id that is not a UUID has no sessions. */
+static authkit_status delete_user_some(void *state, int index, const char *user_id,
+                                       struct authkit__pg_params *p, const char *what, size_t *n,
+                                       authkit_error *err) {
+    PGresult *r;
+    *n = 0;
+    if (!authkit__uuid_valid(user_id))
+        return authkit__ok(err);
+    authkit_status s = run_one(state, index, p, what, &r, err);
+    if (s == AUTHKIT_OK)
+        *n = affected(r);
+    PQclear(r);
+    return s == AUTHKIT_OK ? authkit__ok(err) : s;
+}
+
+static authkit_status op_session_evict(void *state, const char *user_id, size_t keep,
+                                       size_t *evicted, authkit_error *err) {
+    struct authkit__pg_params p = {0};
+    p_text(&p, user_id);
+    p_size(&p, keep);
+    return delete_user_some(state, ST_SESSION_EVICT, user_id, &p, "evict sessions", evicted, err);
+}
+
+static authkit_status op_session_delete_others(void *state, const char *user_id,
+                                               const char *keep_id, size_t *n, authkit_error *err) {
+    struct authkit__pg_params p = {0};
+    p_text(&p, user_id);
+    /* Not a UUID: no session has it, so every session of the user goes. */
+    p_text(&p, authkit__uuid_valid(keep_id) ? keep_id : "00000000-0000-0000-0000-000000000000");
+    return delete_user_some(state, ST_SESSION_DELETE_OTHERS, user_id, &p, "delete other sessions",
+                            n, err);
+}
+
 static authkit_status op_session_list(void *state, const char *user_id, authkit_time now,
                                       authkit_session_info *out, size_t cap, size_t *n,
                                       authkit_error *err) {
@@ -716,4 +771,7 @@ const struct authkit_store_ops authkit__store_pg = {
     .throttle_success = authkit__pg_throttle_success,
     .throttle_clear = authkit__pg_throttle_clear,
     .throttle_prune = authkit__pg_throttle_prune,
+    .session_touch = op_session_touch,
+    .session_evict = op_session_evict,
+    .session_delete_others = op_session_delete_others,
 };

@@ -43,6 +43,9 @@ enum stmt {
     ST_SESSION_LIST,
     ST_SESSION_DELETE_EXPIRED,
     ST_SESSION_COUNT,
+    ST_SESSION_TOUCH,
+    ST_SESSION_EVICT,
+    ST_SESSION_DELETE_OTHERS,
     ST_COUNT_
 };
 
@@ -124,6 +127,13 @@ static const char *const sql[ST_COUNT_] = {
         "WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2)",
     [ST_SESSION_COUNT] =
         "SELECT count(*) FROM auth_sessions WHERE expires_at > ?1",
+    [ST_SESSION_TOUCH] =
+        "UPDATE auth_sessions SET last_seen_at = ?2 WHERE token_hash = ?1 AND last_seen_at < ?2",
+    [ST_SESSION_EVICT] =
+        "DELETE FROM auth_sessions WHERE user_id = ?1 AND id NOT IN (SELECT id FROM "
+        "auth_sessions WHERE user_id = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2)",
+    [ST_SESSION_DELETE_OTHERS] =
+        "DELETE FROM auth_sessions WHERE user_id = ?1 AND id <> ?2",
 };
 /* clang-format on */
 
@@ -253,6 +263,36 @@ static authkit_status bind_fail(struct authkit__sqlite_conn *c, sqlite3_stmt *st
     authkit_status s = authkit__sqlite_fail(c, err, "bind");
     authkit__sqlite_reset(st);
     return s;
+}
+
+/* One parameter of a single-statement write (write_one). */
+struct param {
+    const char *text;      /* text when not NULL */
+    const uint8_t *digest; /* else a 32-byte digest when not NULL */
+    int64_t number;        /* else this integer */
+};
+
+/* Runs statement `index` with `params` bound as ?1.. on a connection of its own; a
+ * single statement is its own transaction. The rows changed go to `*changed` (may be
+ * NULL). */
+static authkit_status write_one(void *state, int index, const struct param *params, int n,
+                                const char *what, size_t *changed, authkit_error *err) {
+    struct authkit__sqlite_conn *c;
+    sqlite3_stmt *st;
+    authkit_status s = authkit__sqlite_acquire(state, &c, err);
+    if (s != AUTHKIT_OK)
+        return s;
+    s = authkit__sqlite_stmt(c, index, sql[index], &st, err);
+    if (s == AUTHKIT_OK) {
+        bool bound = true;
+        for (int i = 0; bound && i < n; i++)
+            bound = params[i].text     ? bind_text(st, i + 1, params[i].text)
+                    : params[i].digest ? bind_digest(st, i + 1, params[i].digest)
+                                       : bind_int(st, i + 1, params[i].number);
+        s = bound ? run_write(c, st, what, changed, err) : bind_fail(c, st, err);
+    }
+    authkit__sqlite_release(state, c);
+    return s == AUTHKIT_OK ? authkit__ok(err) : s;
 }
 
 /* Deletes every session of `user_id`; the count goes to `*n`. Inside a transaction. */
@@ -656,23 +696,34 @@ static authkit_status op_session_delete(void *state, const uint8_t digest[AUTHKI
 
 static authkit_status op_session_delete_id(void *state, const char *user_id, const char *session_id,
                                            authkit_error *err) {
-    struct authkit__sqlite_conn *c;
-    sqlite3_stmt *st;
     size_t changed = 0;
-    authkit_status s = authkit__sqlite_acquire(state, &c, err);
-    if (s != AUTHKIT_OK)
-        return s;
-    s = authkit__sqlite_stmt(c, ST_SESSION_DELETE_ID, sql[ST_SESSION_DELETE_ID], &st, err);
-    if (s == AUTHKIT_OK) {
-        if (bind_text(st, 1, session_id) && bind_text(st, 2, user_id))
-            s = run_write(c, st, "delete session", &changed, err);
-        else
-            s = bind_fail(c, st, err);
-        if (s == AUTHKIT_OK && changed == 0)
-            s = authkit__fail(err, AUTHKIT_NOT_FOUND, NULL, "no such session");
-    }
-    authkit__sqlite_release(state, c);
-    return s == AUTHKIT_OK ? authkit__ok(err) : s;
+    const struct param p[] = {{.text = session_id}, {.text = user_id}};
+    authkit_status s =
+        write_one(state, ST_SESSION_DELETE_ID, p, 2, "delete session", &changed, err);
+    if (s == AUTHKIT_OK && changed == 0)
+        return authkit__fail(err, AUTHKIT_NOT_FOUND, NULL, "no such session");
+    return s;
+}
+
+static authkit_status op_session_touch(void *state, const uint8_t digest[AUTHKIT_DIGEST_BYTES],
+                                       authkit_time now, authkit_error *err) {
+    const struct param p[] = {{.digest = digest}, {.number = now}};
+    return write_one(state, ST_SESSION_TOUCH, p, 2, "touch session", NULL, err);
+}
+
+static authkit_status op_session_evict(void *state, const char *user_id, size_t keep,
+                                       size_t *evicted, authkit_error *err) {
+    const struct param p[] = {{.text = user_id},
+                              {.number = keep > INT64_MAX ? INT64_MAX : (int64_t)keep}};
+    *evicted = 0;
+    return write_one(state, ST_SESSION_EVICT, p, 2, "evict sessions", evicted, err);
+}
+
+static authkit_status op_session_delete_others(void *state, const char *user_id,
+                                               const char *keep_id, size_t *n, authkit_error *err) {
+    const struct param p[] = {{.text = user_id}, {.text = keep_id}};
+    *n = 0;
+    return write_one(state, ST_SESSION_DELETE_OTHERS, p, 2, "delete other sessions", n, err);
 }
 
 static authkit_status op_session_list(void *state, const char *user_id, authkit_time now,
@@ -775,4 +826,7 @@ const struct authkit_store_ops authkit__store_sqlite = {
     .throttle_success = authkit__sqlite_throttle_success,
     .throttle_clear = authkit__sqlite_throttle_clear,
     .throttle_prune = authkit__sqlite_throttle_prune,
+    .session_touch = op_session_touch,
+    .session_evict = op_session_evict,
+    .session_delete_others = op_session_delete_others,
 };

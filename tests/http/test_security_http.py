@@ -1,12 +1,13 @@
 #!/usr/bin/python3
-"""Login throttling and the client address over real HTTP (issue 5 item 1; checklist
-items 23-29): 429 with Retry-After, the same status sequence for known and unknown
-logins, X-Forwarded-For ignored unless the peer is a configured trusted proxy.
+"""Issue 5 over real HTTP: login throttling (checklist items 23-29: 429 with Retry-After,
+the same status sequence for known and unknown logins), the client address
+(X-Forwarded-For only from configured trusted proxies) and session control (logout of
+every other session, the per-user cap).
 
-Usage: /usr/bin/python3 tests/http/test_throttle_http.py path/to/authkit
+Usage: /usr/bin/python3 tests/http/test_security_http.py path/to/authkit
 
 Reuses the server harness of tests/http/test_http.py. Prints
-`http throttle: N passed, M failed` at the end.
+`http security: N passed, M failed` at the end.
 """
 import os
 import secrets
@@ -158,6 +159,52 @@ class TrustedProxyTests(h.ServerTestCase):
         h.remember_secret(user["password"])
 
 
+class SessionControlTests(h.ServerTestCase):
+    extra_env = {"AUTHKIT_MAX_SESSIONS_PER_USER": "3"}
+
+    def test_logout_others(self):
+        user = self.srv.add_user("others")
+        a, b, c = (self.srv.token(user) for _ in range(3))
+        r = self.srv.send("POST", "/logout-others", token=b)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json(), {"revoked": 2})
+        self.assertNoStore(r)
+        self.assertNoCookie(r)
+        self.assertEqual(self.srv.get("/me", token=a).status, 401)
+        self.assertEqual(self.srv.get("/me", token=c).status, 401)
+        self.assertEqual(self.srv.get("/me", token=b).status, 200)
+        r = self.srv.get("/sessions", token=b)
+        self.assertEqual([s["current"] for s in r.json()["sessions"]], [True])
+
+    def test_logout_others_needs_a_session_and_post(self):
+        self.assertJsonError(self.srv.send("POST", "/logout-others"), 401)
+        user = self.srv.add_user("others")
+        token = self.srv.token(user)
+        r = self.srv.send("GET", "/logout-others", token=token)
+        self.assertEqual(r.status, 405, r)
+        self.assertEqual(r.header("Allow"), "POST")
+
+    def test_logout_others_by_cookie_from_another_origin(self):
+        user = self.srv.add_user("others")
+        keep, other = self.srv.token(user), self.srv.token(user)
+        r = self.srv.send("POST", "/logout-others", cookie=keep,
+                          headers={"Origin": "https://evil.example"})
+        self.assertJsonError(r, 403)
+        self.assertEqual(self.srv.get("/me", token=other).status, 200)
+
+    def test_cap_ends_the_oldest_session(self):
+        user = self.srv.add_user("cap")
+        tokens = [self.srv.token(user) for _ in range(5)]
+        alive = [self.srv.get("/me", token=t).status for t in tokens]
+        self.assertEqual(alive, [401, 401, 200, 200, 200])
+        r = self.srv.get("/sessions", token=tokens[-1])
+        sessions = r.json()["sessions"]
+        self.assertEqual(len(sessions), 3)
+        for s in sessions:
+            self.assertEqual(s["ip"], "127.0.0.1")
+            self.assertTrue(h.ISO_Z_RE.match(s["last_seen_at"]), s)
+
+
 class ConfigTests(unittest.TestCase):
     def test_bad_trusted_proxies_refused(self):
         for bad in ["10.0.0.1/33", "not-an-ip", "10.0.0.1/8", "::1/129"]:
@@ -177,7 +224,7 @@ def main():
     h.AUTHKIT = os.path.abspath(sys.argv[1])
     suite = unittest.TestSuite()
     loader = unittest.TestLoader()
-    for cls in (ThrottleTests, TrustedProxyTests, ConfigTests):
+    for cls in (ThrottleTests, TrustedProxyTests, SessionControlTests, ConfigTests):
         suite.addTests(loader.loadTestsFromTestCase(cls))
     try:
         result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
@@ -186,7 +233,7 @@ def main():
             for path in h.LOG_FILES:
                 shutil.rmtree(os.path.dirname(path), ignore_errors=True)
     failed = len(result.failures) + len(result.errors)
-    print("http throttle: %d passed, %d failed" % (result.testsRun - failed, failed))
+    print("http security: %d passed, %d failed" % (result.testsRun - failed, failed))
     return 0 if result.wasSuccessful() else 1
 
 
