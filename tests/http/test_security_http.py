@@ -205,6 +205,75 @@ class SessionControlTests(h.ServerTestCase):
             self.assertTrue(h.ISO_Z_RE.match(s["last_seen_at"]), s)
 
 
+class InputTests(h.ServerTestCase):
+    """Checklist section I, one item at a time (the framing and size probes of items 74
+    and 77 live in tests/http/test_http.py ProtocolTests)."""
+
+    INJECTIONS = ["' OR '1'='1' --", "admin'--", '"; DROP TABLE users;--',
+                  "x' UNION SELECT password_hash FROM users --", "%' OR 1=1 --"]
+
+    def user_count(self):
+        r = self.srv.cli(["user", "list"])
+        self.assertEqual(r.returncode, 0, r)
+        return len([l for l in r.stdout.decode().splitlines()[1:] if l.strip()])
+
+    def test_73_sql_metacharacters_in_every_field(self):
+        user = self.srv.add_user("sql")
+        before = self.user_count()
+        for i, text in enumerate(self.INJECTIONS):
+            ip = {"X-Forwarded-For": "198.51.100.%d" % i}  # not trusted: ignored
+            for body in ({"username": text, "password": text},
+                         {"email": text + "@example.test", "password": user["password"]},
+                         {"username": user["username"], "password": text}):
+                with self.subTest(text=text, body=sorted(body)):
+                    r = self.srv.post_json("/login", body, ip)
+                    self.assertIn(r.status, (401, 429), r)
+        token = self.srv.token(self.srv.add_user("sql2"))
+        for text in self.INJECTIONS:
+            r = self.srv.send("POST", "/password", token=token,
+                              headers={"Content-Type": "application/json"},
+                              body=h.json.dumps({"current_password": text, "new_password": text}))
+            self.assertIn(r.status, (400, 403, 429), r)
+            r = self.srv.send("DELETE", "/sessions/" + h.urllib.parse.quote(text, safe=""),
+                              token=token)
+            self.assertJsonError(r, 404)
+        # Nothing was dropped or added; the user table still answers.
+        self.assertEqual(self.user_count(), before + 1)
+
+    def test_75_bad_identifiers(self):
+        for raw in (b"\xc0\xaf", b"\xed\xa0\x80", b"a\x00b"):
+            body = b'{"username":"' + raw + b'","password":"x-long-enough-1"}'
+            with self.subTest(raw=raw):
+                r = self.srv.raw_post("/login", body)
+                self.assertJsonError(r, 400)
+        r = self.srv.post_json("/login", {"username": "a\r\nb", "password": "x-long-enough-1"})
+        self.assertEqual(r.status, 401, r)  # a name that cannot exist: an ordinary failure
+        for bad in ("a\r\nb", "a\tb", "caf\u00e9", "a@b"):
+            with self.subTest(username=bad):
+                r = self.srv.cli(["user", "add", "--email", "x%d@example.test" % len(bad),
+                                  "--username", bad], stdin=b"x-long-enough-1\n")
+                self.assertEqual(r.returncode, 1, r)
+                self.assertIn(b"Username", r.stderr)
+        # Email case: one account, found in any case, and not registrable twice.
+        user = self.srv.add_user("case", email="Case.Person@Example.TEST")
+        self.assertEqual(self.srv.login("CASE.person@example.test", user["password"]).status, 200)
+        r = self.srv.cli(["user", "add", "--email", "case.person@EXAMPLE.test", "--username",
+                          "case_other"], stdin=b"x-long-enough-1\n")
+        self.assertNotEqual(r.returncode, 0, r)
+
+    def test_76_methods(self):
+        for method, path in (("TRACE", "/"), ("PUT", "/login"), ("TRACE", "/login"),
+                             ("DELETE", "/me"), ("PATCH", "/password")):
+            with self.subTest(method=method, path=path):
+                r = self.srv.request(method, path)
+                self.assertJsonError(r, 405)
+                self.assertTrue(r.header("Allow"), r)
+        r = self.srv.request("OPTIONS", "/login", headers={
+            "Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+        self.assertEqual(r.status, 405, r)
+        self.assertFalse([k for k, _ in r.headers if k.lower().startswith("access-control")], r)
+
+
 class ConfigTests(unittest.TestCase):
     def test_bad_trusted_proxies_refused(self):
         for bad in ["10.0.0.1/33", "not-an-ip", "10.0.0.1/8", "::1/129"]:
@@ -224,7 +293,7 @@ def main():
     h.AUTHKIT = os.path.abspath(sys.argv[1])
     suite = unittest.TestSuite()
     loader = unittest.TestLoader()
-    for cls in (ThrottleTests, TrustedProxyTests, SessionControlTests, ConfigTests):
+    for cls in (ThrottleTests, TrustedProxyTests, SessionControlTests, InputTests, ConfigTests):
         suite.addTests(loader.loadTestsFromTestCase(cls))
     try:
         result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
