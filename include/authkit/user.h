@@ -87,6 +87,13 @@ AUTHKIT_EXTERN authkit_status authkit_user_set_password(authkit_ctx *ctx, const 
                                                         const char *password, size_t len,
                                                         authkit_error *err);
 
+/* Lifts the login throttling of the user's account (an operator helping a user who is
+ * made to wait): its failure count starts again from zero. Counters of single client
+ * addresses, alone or paired with the account, are not touched. `*was_throttled` (may be
+ * NULL) tells whether there was a count. AUTHKIT_OK, AUTHKIT_NOT_FOUND or AUTHKIT_STORE. */
+AUTHKIT_EXTERN authkit_status authkit_user_unlock(authkit_ctx *ctx, const char *id,
+                                                  bool *was_throttled, authkit_error *err);
+
 /* Checks `password` against the user's hash with the same cost as a login (a dummy hash
  * when the user is unknown or has none). AUTHKIT_OK on a match, AUTHKIT_AUTHENTICATION
  * otherwise (whatever the reason), AUTHKIT_RATE_LIMITED (unchecked) while the account's

@@ -20,14 +20,15 @@ static const char usage_revoke[] =
     "usage: authkit session revoke <id|email|username> <session-id>\n"
     "Ends one session of a user.\n";
 static const char usage_revoke_all[] =
-    "usage: authkit session revoke-all <id|email|username>\n"
-    "Ends every session of a user (in stateless mode: refuses every token issued so far).\n";
+    "usage: authkit session revoke-all <id|email|username> [--except SESSION_ID]\n"
+    "Ends every session of a user (in stateless mode: refuses every token issued so far);\n"
+    "with --except, every one but that session.\n";
 static const char usage_cleanup[] = "usage: authkit session cleanup\n"
                                     "Deletes the expired sessions and prints how many.\n";
 static const char usage[] = "usage: authkit session <command> [args]\n"
                             "  list <id|email|username> [--json]\n"
                             "  revoke <id|email|username> <session-id>\n"
-                            "  revoke-all <id|email|username>\n"
+                            "  revoke-all <id|email|username> [--except SESSION_ID]\n"
                             "  cleanup\n"
                             "`authkit session <command> --help` describes each; `authkit --help` "
                             "lists the shared options.\n";
@@ -192,15 +193,17 @@ static int session_revoke(struct authkit_config *cfg, int argc, char **argv) {
 
 static int session_revoke_all(struct authkit_config *cfg, int argc, char **argv) {
     const char *cmd = "session revoke-all";
-    const char *pos[1];
+    const char *pos[1], *except = NULL;
+    const struct authkit_cli_option opts[] = {{"--except", &except, NULL}};
     authkit_ctx *ctx;
     authkit_user u;
     int status;
-    if (!prepare(cmd, usage_revoke_all, cfg, argc, argv, NULL, 0, pos, 1, &ctx, &u, &status))
+    if (!prepare(cmd, usage_revoke_all, cfg, argc, argv, opts, 1, pos, 1, &ctx, &u, &status))
         return status;
     size_t n = 0;
     authkit_error err;
-    authkit_status st = authkit_logout_all(ctx, u.id, &n, &err);
+    authkit_status st = except ? authkit_logout_others(ctx, u.id, except, &n, &err)
+                               : authkit_logout_all(ctx, u.id, &n, &err);
     if (st != AUTHKIT_OK)
         status = authkit_cli_fail(cmd, st, &err);
     else if (!cfg->lib.enable_session_storage)

@@ -35,6 +35,9 @@ static const char usage_disable[] =
     "Disables the user: it can no longer log in, and its sessions end.\n";
 static const char usage_enable[] = "usage: authkit user enable <id|email|username>\n"
                                    "Enables a disabled user again.\n";
+static const char usage_unlock[] =
+    "usage: authkit user unlock <id|email|username>\n"
+    "Lifts the login throttling of the user's account: its failed attempts are forgotten.\n";
 static const char usage_delete[] =
     "usage: authkit user delete <id|email|username> [--yes]\n"
     "Deletes the user and its sessions. Asks for confirmation on a terminal; without a\n"
@@ -49,6 +52,7 @@ static const char usage[] =
     "  disable <id|email|username>\n"
     "  enable <id|email|username>\n"
     "  delete <id|email|username> [--yes]\n"
+    "  unlock <id|email|username>\n"
     "Passwords are never taken from the command line: they are prompted for without echo\n"
     "on a terminal, or read as one line of standard input.\n"
     "`authkit user <command> --help` describes each; `authkit --help` lists the shared\n"
@@ -315,6 +319,24 @@ static int set_active(struct authkit_config *cfg, int argc, char **argv, bool ac
     return status;
 }
 
+static int user_unlock(struct authkit_config *cfg, int argc, char **argv) {
+    const char *cmd = "user unlock";
+    authkit_ctx *ctx;
+    authkit_user u;
+    int status;
+    if (!open_and_find(cmd, usage_unlock, cfg, argc, argv, NULL, 0, &ctx, &u, &status))
+        return status;
+    bool was = false;
+    authkit_error err;
+    authkit_status st = authkit_user_unlock(ctx, u.id, &was, &err);
+    if (st != AUTHKIT_OK)
+        status = authkit_cli_fail(cmd, st, &err);
+    else
+        printf(was ? "unlocked user %s\n" : "user %s had no failed logins to forget\n", u.username);
+    authkit_close(ctx);
+    return status;
+}
+
 static int user_delete(struct authkit_config *cfg, int argc, char **argv) {
     const char *cmd = "user delete";
     bool yes = false;
@@ -369,9 +391,9 @@ int authkit_cmd_user(struct authkit_config *cfg, int argc, char **argv) {
         {"add", user_add},         {"list", user_list},
         {"show", user_show},       {"set-password", user_set_password},
         {"disable", user_disable}, {"enable", user_enable},
-        {"delete", user_delete},
+        {"delete", user_delete},   {"unlock", user_unlock},
     };
     return authkit_cli_dispatch("user", subs, sizeof subs / sizeof subs[0], usage,
-                                "add, list, show, set-password, disable, enable or delete", cfg,
-                                argc, argv);
+                                "add, list, show, set-password, disable, enable, delete or unlock",
+                                cfg, argc, argv);
 }

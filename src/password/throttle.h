@@ -18,7 +18,7 @@ struct authkit__throttle {
     size_t n;
 };
 
-/* The counters of one attempt: the account (`user_id` when the login names a user,
+/* The counters of one attempt (the account's first, when it is counted): the account (`user_id` when the login names a user,
  * otherwise the login itself, normalised, so unknown names are throttled exactly like
  * known ones and a user's email and username count once), the client address `ip`
  * (NULL or "": none; IPv6 counted per /64) and the pair of the two; each only if its

@@ -226,6 +226,25 @@ authkit_status authkit_user_verify_password(authkit_ctx *ctx, const char *id, co
     return authkit__ok(err);
 }
 
+authkit_status authkit_user_unlock(authkit_ctx *ctx, const char *id, bool *was_throttled,
+                                   authkit_error *err) {
+    CHECK_CTX(ctx);
+    struct authkit_store_user row;
+    if (was_throttled)
+        *was_throttled = false;
+    authkit_status st = id ? load_row(ctx, AUTHKIT_USER_BY_ID, id, &row, err) : AUTHKIT_NOT_FOUND;
+    if (st == AUTHKIT_NOT_FOUND)
+        return authkit__fail(err, st, NULL, "User not found");
+    if (st != AUTHKIT_OK)
+        return st;
+    struct authkit__throttle throttle;
+    authkit__throttle_keys(ctx, row.user.id, NULL, NULL, &throttle);
+    if (throttle.n == 0)
+        return authkit__ok(err);
+    return authkit__pass(
+        err, ctx->store->throttle_clear(ctx->store_state, throttle.keys[0].id, was_throttled, err));
+}
+
 authkit_status authkit_user_delete(authkit_ctx *ctx, const char *id, authkit_error *err) {
     CHECK_CTX(ctx);
     if (!id || !authkit__uuid_valid(id))

@@ -77,7 +77,7 @@ run - help
 check "help exits 0" rc_is 0
 for cmd in serve user session hash verify secret migrate version \
     "user add" "user list" "user show" "user set-password" "user disable" "user enable" \
-    "user delete" "session list" "session revoke" "session revoke-all" "session cleanup"; do
+    "user delete" "user unlock" "session list" "session revoke" "session revoke-all" "session cleanup"; do
     # shellcheck disable=SC2086 # word splitting wanted: "user add" is two arguments
     run - $cmd --help
     check "$cmd --help" bash -c '[[ $0 -eq 0 && $1 == usage:* ]]' "$RC" "$OUT"
@@ -356,6 +356,29 @@ run - session revoke ada 11111111-1111-4111-8111-111111111111
 check "session revoke: exit 0" rc_is 0
 run - session list ada
 check "session revoke: gone" has "$OUT" "no sessions"
+"$PY" - "$DB" "$ADA_ID" <<'EOF'
+import sqlite3, sys, time, os
+db = sqlite3.connect(sys.argv[1])
+now = int(time.time() * 1_000_000)
+for sid in ("33333333-3333-4333-8333-333333333333", "44444444-4444-4444-8444-444444444444"):
+    db.execute("insert into auth_sessions (id, user_id, token_hash, created_at, expires_at,"
+               " last_seen_at) values (?, ?, ?, ?, ?, ?)",
+               (sid, sys.argv[2], os.urandom(32), now, now + 3_600_000_000, now))
+db.commit()
+EOF
+run - session revoke-all ada --except 44444444-4444-4444-8444-444444444444
+check "session revoke-all --except: exit 0" rc_is 0
+check "session revoke-all --except: 1 revoked" has "$OUT" "revoked 1 session "
+run - session list ada
+check "session revoke-all --except: the kept one stays" has "$OUT" "44444444-4444-4444-8444-444444444444"
+check "session revoke-all --except: the other is gone" lacks "$OUT" "33333333"
+run - session revoke-all ada
+check "session revoke-all: the last one goes" has "$OUT" "revoked 1 session "
+run - user unlock ada
+check "user unlock: exit 0" rc_is 0
+check "user unlock: nothing to forget" has "$OUT" "no failed logins"
+run - user unlock nobody
+check "user unlock unknown: exit 3" rc_is 3
 
 # ---- delete ----
 run - user delete carol

@@ -274,6 +274,21 @@ class InputTests(h.ServerTestCase):
         self.assertFalse([k for k, _ in r.headers if k.lower().startswith("access-control")], r)
 
 
+class UnlockTests(h.ServerTestCase):
+    extra_env = {"AUTHKIT_THROTTLE_PAIR_FAILURES": "0", "AUTHKIT_THROTTLE_ADDRESS_FAILURES": "0",
+                 "AUTHKIT_THROTTLE_ACCOUNT_FAILURES": "3"}
+
+    def test_operator_unlocks_an_account(self):
+        user = self.srv.add_user("unlock")
+        seq = [self.srv.login(user["email"], h.new_password()) for _ in range(5)]
+        self.assertEqual(statuses(seq), "FFFFT")
+        self.assertEqual(self.srv.login(user["username"], user["password"]).status, 429)
+        r = self.srv.cli(["user", "unlock", user["username"]])
+        self.assertEqual(r.returncode, 0, r)
+        self.assertIn(b"unlocked user", r.stdout)
+        self.assertEqual(self.srv.login(user["username"], user["password"]).status, 200)
+
+
 class ConfigTests(unittest.TestCase):
     def test_bad_trusted_proxies_refused(self):
         for bad in ["10.0.0.1/33", "not-an-ip", "10.0.0.1/8", "::1/129"]:
@@ -293,7 +308,8 @@ def main():
     h.AUTHKIT = os.path.abspath(sys.argv[1])
     suite = unittest.TestSuite()
     loader = unittest.TestLoader()
-    for cls in (ThrottleTests, TrustedProxyTests, SessionControlTests, InputTests, ConfigTests):
+    for cls in (ThrottleTests, TrustedProxyTests, SessionControlTests, InputTests, UnlockTests,
+                ConfigTests):
         suite.addTests(loader.loadTestsFromTestCase(cls))
     try:
         result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)

@@ -268,6 +268,17 @@ static void test_store_and_events(void) {
               AUTHKIT_RATE_LIMITED);
     CHECK_INT(authkit__bcrypt_runs() - runs, 0);
     CHECK_INT(attempt("gina_t", PW, NULL, NULL), AUTHKIT_RATE_LIMITED);
+    /* An operator lifts the account's block; a second unlock finds nothing. */
+    bool was = false;
+    CHECK_OK(authkit_user_unlock(f.ctx, gina.id, &was, NULL));
+    CHECK(was);
+    CHECK_OK(attempt("gina_t", PW, NULL, NULL));
+    CHECK_OK(authkit_user_unlock(f.ctx, gina.id, &was, NULL));
+    CHECK(!was);
+    CHECK_INT(authkit_user_unlock(f.ctx, "nope", &was, NULL), AUTHKIT_NOT_FOUND);
+    for (int i = 0; i < 5; i++)
+        CHECK(authkit_user_verify_password(f.ctx, gina.id, WRONG, strlen(WRONG), NULL) !=
+              AUTHKIT_OK);
     /* Cleanup forgets counters idle for a day once they block nothing. */
     size_t pruned = 0;
     CHECK_OK(authkit__throttle_prune(f.ctx, &pruned, NULL));
