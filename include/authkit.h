@@ -8,6 +8,7 @@
 #include "authkit/password.h"
 #include "authkit/user.h"
 #include "authkit/session.h"
+#include "authkit/csrf.h"
 #include "authkit/event.h"
 
 #endif

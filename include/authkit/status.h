@@ -27,7 +27,8 @@ AUTHKIT_BEGIN_DECLS
     XX(CRYPTO, "CRYPTO_ERROR", 500, "Cryptographic operation failed")                              \
     XX(MISMATCH, "MISMATCH", 401, "Password does not match")                                       \
     XX(INVALID_HASH, "INVALID_HASH", 401, "Password hash is malformed or not allowed")             \
-    XX(UNSUPPORTED, "UNSUPPORTED", 501, "Not supported in this mode")
+    XX(UNSUPPORTED, "UNSUPPORTED", 501, "Not supported in this mode")                              \
+    XX(CSRF, "FORBIDDEN", 403, "Missing or invalid CSRF token")
 
 typedef enum authkit_status {
 #define AUTHKIT_STATUS_ENUM(name, code, http, msg) AUTHKIT_##name,

@@ -28,6 +28,7 @@ int main(void) {
         {AUTHKIT_RATE_LIMITED, "RATE_LIMITED", 429},
         {AUTHKIT_STORE, "STORE_ERROR", 503},
         {AUTHKIT_FORBIDDEN, "AUTHORIZATION_ERROR", 403},
+        {AUTHKIT_CSRF, "FORBIDDEN", 403},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         CHECK_MSG(strcmp(authkit_status_name(rows[i].status), rows[i].name) == 0, "row %zu", i);
