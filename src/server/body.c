@@ -15,6 +15,7 @@ static const char *const names[BODY_FIELDS] = {
     [F_NEXT] = "next",
     [F_CURRENT_PASSWORD] = "current_password",
     [F_NEW_PASSWORD] = "new_password",
+    [F_CSRF_TOKEN] = "csrf_token",
 };
 
 static int field_of(const char *name, size_t len) {
@@ -146,20 +147,32 @@ static enum body_result parse_json(const char *data, size_t len, struct body *b,
     return r;
 }
 
+enum body_type body_type_of(const char *content_type) {
+    if (!content_type)
+        return BODY_TYPE_NONE;
+    size_t len = strcspn(content_type, "; \t");
+    if (len == 16 && strncasecmp(content_type, "application/json", 16) == 0)
+        return BODY_TYPE_JSON;
+    if (len == 33 && strncasecmp(content_type, "application/x-www-form-urlencoded", 33) == 0)
+        return BODY_TYPE_FORM;
+    return BODY_TYPE_OTHER;
+}
+
 enum body_result body_parse(const char *content_type, const char *data, size_t len,
                             struct body *out, const char **why) {
     memset(out, 0, sizeof *out);
     *why = "";
-    if (!content_type) {
-        *why = "Content-Type is required";
-        return BODY_UNSUPPORTED_TYPE;
-    }
-    size_t type_len = strcspn(content_type, "; \t");
-    if (type_len == 16 && strncasecmp(content_type, "application/json", 16) == 0)
-        return parse_json(data ? data : "", len, out, why);
-    if (type_len == 33 && strncasecmp(content_type, "application/x-www-form-urlencoded", 33) == 0) {
-        out->form = true;
-        return parse_form(data ? data : "", len, out, why);
+    switch (body_type_of(content_type)) {
+        case BODY_TYPE_JSON:
+            return parse_json(data ? data : "", len, out, why);
+        case BODY_TYPE_FORM:
+            out->form = true;
+            return parse_form(data ? data : "", len, out, why);
+        case BODY_TYPE_NONE:
+            *why = "Content-Type is required";
+            return BODY_UNSUPPORTED_TYPE;
+        case BODY_TYPE_OTHER:
+            break;
     }
     *why = "Content-Type must be application/json or application/x-www-form-urlencoded";
     return BODY_UNSUPPORTED_TYPE;

@@ -15,6 +15,7 @@ enum body_field {
     F_NEXT,
     F_CURRENT_PASSWORD,
     F_NEW_PASSWORD,
+    F_CSRF_TOKEN, /* the anti-CSRF token of an HTML form */
     BODY_FIELDS
 };
 
@@ -25,6 +26,11 @@ struct body {
 };
 
 enum body_result { BODY_OK, BODY_MALFORMED, BODY_UNSUPPORTED_TYPE };
+
+/* What a Content-Type header value names (the media type alone, case-insensitive;
+ * parameters ignored). BODY_TYPE_NONE when there is no header. */
+enum body_type { BODY_TYPE_NONE, BODY_TYPE_JSON, BODY_TYPE_FORM, BODY_TYPE_OTHER };
+enum body_type body_type_of(const char *content_type);
 
 /* Parses `data` (`len` bytes) according to `content_type` (application/json or
  * application/x-www-form-urlencoded, parameters ignored). Unknown fields are ignored; a

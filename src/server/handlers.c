@@ -7,7 +7,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "authkit/csrf.h"
 #include "core/encoding.h"
+#include "server/csrf.h"
 #include "server/internal.h"
 #include "server/pages.h"
 
@@ -112,8 +114,9 @@ static bool query_has_credentials(struct request *req) {
     return false;
 }
 
-/* A response carrying a new session: JSON with the token, or (for a browser form) a
- * redirect to `next`; both set the cookie. */
+/* A response carrying a new session: JSON with the token and the session's anti-CSRF
+ * token, or (for a browser form, whose next page embeds the CSRF token itself) a redirect
+ * to `next`; both set the cookie. */
 static enum MHD_Result respond_session(struct request *req, const authkit_login_result *res,
                                        bool form, const char *next) {
     authkit_time now = authkit_now(req->srv->ctx);
@@ -126,10 +129,13 @@ static enum MHD_Result respond_session(struct request *req, const authkit_login_
             MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, next);
         status = MHD_HTTP_SEE_OTHER;
     } else {
-        char expires[32];
+        char expires[32], csrf[AUTHKIT_CSRF_TOKEN_SIZE];
         authkit__time_iso8601(expires, res->expires_at);
-        r = response_json(json_pack("{s:s, s:s, s:o}", "token", res->token, "expires_at", expires,
-                                    "user", user_json(&res->user)));
+        if (authkit_csrf_token(req->srv->ctx, res->session_id, csrf) != AUTHKIT_OK)
+            return respond_error(req, AUTHKIT_CRYPTO, NULL);
+        r = response_json(json_pack("{s:s, s:s, s:o, s:s}", "token", res->token, "expires_at",
+                                    expires, "user", user_json(&res->user), "csrf_token", csrf));
+        sodium_memzero(csrf, sizeof csrf);
         status = MHD_HTTP_OK;
     }
     if (r && authkit_mhd_set_cookie(r, &req->srv->cookie, res->token, max_age > 0 ? max_age : 1) !=
@@ -258,7 +264,8 @@ struct caller {
 
 /* Validates the caller. false with the answer queued in `*r` when the request may not go
  * on: 401 (no or bad token), 503 (store down: never answered as if authenticated), 403
- * (a cookie-authenticated state change from another origin). */
+ * (a cookie-authenticated state change from another origin, or without the session's
+ * anti-CSRF token in X-CSRF-Token). */
 static bool authenticate(struct request *req, bool state_changing, struct caller *c,
                          enum MHD_Result *r) {
     struct authkit_server *srv = req->srv;
@@ -275,9 +282,12 @@ static bool authenticate(struct request *req, bool state_changing, struct caller
         return false;
     }
     /* Bearer tokens are not sent by browsers on their own: only cookies need the check. */
-    if (state_changing && c->source == AUTHKIT_MHD_TOKEN_COOKIE && !same_origin(req)) {
-        *r = respond_error(req, AUTHKIT_FORBIDDEN, "Cross-origin request refused");
-        return false;
+    if (state_changing && c->source == AUTHKIT_MHD_TOKEN_COOKIE) {
+        if (!same_origin(req)) {
+            *r = respond_error(req, AUTHKIT_FORBIDDEN, "Cross-origin request refused");
+            return false;
+        }
+        return csrf_check(req, c->session.id, NULL, r);
     }
     return true;
 }
@@ -306,24 +316,63 @@ static enum MHD_Result logged_out(struct request *req, json_t *body) {
     return respond(req, status, r);
 }
 
+/* A cookie-authenticated logout of a live session needs its anti-CSRF token, from the
+ * header or the csrf_token field of the sign-out form. A cookie whose session is already
+ * gone needs none: there is nothing left to end, and it is cleared all the same. */
+static bool logout_allowed(struct request *req, const char *token, enum MHD_Result *r) {
+    if (!same_origin(req)) {
+        *r = respond_error(req, AUTHKIT_FORBIDDEN, "Cross-origin request refused");
+        return false;
+    }
+    authkit_user user;
+    authkit_session_info session;
+    authkit_status st = authkit_session_validate(req->srv->ctx, token, &user, &session, NULL);
+    if (st == AUTHKIT_NOT_AUTHENTICATED)
+        return true;
+    if (st != AUTHKIT_OK) {
+        *r = respond_error(req, AUTHKIT_STORE, NULL);
+        return false;
+    }
+    if (header(req, CSRF_HEADER) || req->len == 0)
+        return csrf_check(req, session.id, NULL, r);
+    struct body b;
+    const char *why;
+    if (body_parse(header(req, MHD_HTTP_HEADER_CONTENT_TYPE), req->body, req->len, &b, &why) !=
+        BODY_OK) {
+        body_free(&b);
+        *r = respond_error(req, AUTHKIT_VALIDATION, why);
+        return false;
+    }
+    bool ok = csrf_check(req, session.id, b.value[F_CSRF_TOKEN], r);
+    body_free(&b);
+    return ok;
+}
+
 static enum MHD_Result logout_post(struct request *req) {
     struct authkit_server *srv = req->srv;
+    enum MHD_Result r;
+    if (!content_type_ok(req, true, &r))
+        return r;
     char token[AUTHKIT_TOKEN_SIZE];
     authkit_mhd_token_source src = authkit_mhd_token(req->conn, &srv->cookie, token);
-    if (src == AUTHKIT_MHD_TOKEN_COOKIE && !same_origin(req))
-        return respond_error(req, AUTHKIT_FORBIDDEN, "Cross-origin request refused");
+    if (src == AUTHKIT_MHD_TOKEN_COOKIE && !logout_allowed(req, token, &r)) {
+        sodium_memzero(token, sizeof token);
+        return r;
+    }
     bool deleted = false;
-    if (src != AUTHKIT_MHD_TOKEN_NONE &&
-        authkit_logout(srv->ctx, token, &deleted, NULL) != AUTHKIT_OK)
-        return respond_error(req, AUTHKIT_STORE, NULL);
+    authkit_status st = src == AUTHKIT_MHD_TOKEN_NONE
+                            ? AUTHKIT_OK
+                            : authkit_logout(srv->ctx, token, &deleted, NULL);
     sodium_memzero(token, sizeof token);
+    if (st != AUTHKIT_OK)
+        return respond_error(req, AUTHKIT_STORE, NULL);
     return logged_out(req, json_pack("{s:b}", "logged_out", deleted));
 }
 
 static enum MHD_Result logout_all_post(struct request *req) {
     struct caller c;
     enum MHD_Result r;
-    if (!authenticate(req, true, &c, &r))
+    if (!content_type_ok(req, false, &r) || !authenticate(req, true, &c, &r))
         return r;
     size_t revoked = 0;
     if (authkit_logout_all(req->srv->ctx, c.user.id, &revoked, NULL) != AUTHKIT_OK)
@@ -352,7 +401,10 @@ static enum MHD_Result me_get(struct request *req) {
     enum MHD_Result r;
     if (!authenticate(req, false, &c, &r))
         return r;
-    return respond_json(req, MHD_HTTP_OK, user_json(&c.user));
+    /* The anti-CSRF token travels in a header so that the user object keeps its shape. */
+    struct MHD_Response *resp = response_json(user_json(&c.user));
+    csrf_add_header(req, resp, c.session.id);
+    return respond(req, MHD_HTTP_OK, resp);
 }
 
 static enum MHD_Result verify_get(struct request *req) {
@@ -405,7 +457,7 @@ static enum MHD_Result sessions_get(struct request *req) {
 static enum MHD_Result session_delete(struct request *req) {
     struct caller c;
     enum MHD_Result r;
-    if (!authenticate(req, true, &c, &r))
+    if (!content_type_ok(req, false, &r) || !authenticate(req, true, &c, &r))
         return r;
     const char *id = req->url + strlen("/sessions/");
     authkit_status st = authkit_session_revoke(req->srv->ctx, c.user.id, id, NULL);
@@ -457,7 +509,7 @@ static enum MHD_Result password_done(struct request *req) {
 static enum MHD_Result password_post(struct request *req) {
     struct caller c;
     enum MHD_Result r;
-    if (!authenticate(req, true, &c, &r))
+    if (!content_type_ok(req, false, &r) || !authenticate(req, true, &c, &r))
         return r;
     struct job *j = job_from_body(req, &r);
     if (!j)
@@ -482,9 +534,16 @@ static enum MHD_Result password_post(struct request *req) {
 
 static enum MHD_Result home_get(struct request *req) {
     authkit_user u;
-    if (!authkit_mhd_optional_user(req->srv->ctx, req->conn, &req->srv->cookie, &u))
+    authkit_session_info s;
+    char csrf[AUTHKIT_CSRF_TOKEN_SIZE];
+    if (authkit_mhd_current_user(req->srv->ctx, req->conn, &req->srv->cookie, &u, &s) !=
+            AUTHKIT_OK ||
+        authkit_csrf_token(req->srv->ctx, s.id, csrf) != AUTHKIT_OK)
         return respond_redirect(req, "/login");
-    return respond_html(req, MHD_HTTP_OK, pages_home(u.username, u.email));
+    /* The sign-out form carries the session's anti-CSRF token in a hidden field. */
+    char *page = pages_home(u.username, u.email, csrf);
+    sodium_memzero(csrf, sizeof csrf);
+    return respond_html(req, MHD_HTTP_OK, page);
 }
 
 static enum MHD_Result healthz_get(struct request *req) {

@@ -115,19 +115,23 @@ char *pages_login(const char *next, const char *error) {
     return page;
 }
 
-char *pages_home(const char *username, const char *email) {
+char *pages_home(const char *username, const char *email, const char *csrf_token) {
     static const char fmt[] =
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
         "<title>Signed in</title><style>%s</style></head><body><main>"
         "<h1>Signed in</h1><p id=\"who\">You are signed in as <strong>%s</strong> (%s).</p>"
-        "<form method=\"post\" action=\"/logout\"><button type=\"submit\" id=\"signout\">"
-        "Sign out</button></form></main></body></html>\n";
-    char *eu = escaped(username), *ee = escaped(email);
+        "<form method=\"post\" action=\"/logout\">"
+        "<input type=\"hidden\" name=\"csrf_token\" value=\"%s\">"
+        "<button type=\"submit\" id=\"signout\">Sign out</button></form></main></body></html>\n";
+    char *eu = escaped(username), *ee = escaped(email), *ec = escaped(csrf_token);
     char *page = NULL;
-    if (eu && ee && asprintf(&page, fmt, style, eu, ee) < 0)
+    if (eu && ee && ec && asprintf(&page, fmt, style, eu, ee, ec) < 0)
         page = NULL;
     free(eu);
     free(ee);
+    if (ec)
+        sodium_memzero(ec, strlen(ec));
+    free(ec);
     return page;
 }

@@ -12,7 +12,8 @@ const char *pages_csp(void);
  * shown above the form. Text is HTML-escaped. malloc'd; NULL when out of memory. */
 char *pages_login(const char *next, const char *error);
 
-/* The page shown at / to a signed-in user. malloc'd. */
-char *pages_home(const char *username, const char *email);
+/* The page shown at / to a signed-in user; its sign-out form posts `csrf_token` (the
+ * session's anti-CSRF token) in a hidden field. malloc'd. */
+char *pages_home(const char *username, const char *email, const char *csrf_token);
 
 #endif

@@ -1,7 +1,8 @@
 // Drives Debian's headless Chromium (through playwright-core, never a downloaded browser)
 // through authkit's login flow behind nginx: a protected URL sends the browser to /login,
 // a wrong password shows the error, the right one lands on the page, /account shows who
-// is signed in, "Sign out" goes back to /login and the page is protected again.
+// is signed in, "Sign out" (a form with the session's anti-CSRF token) goes back to /login
+// and the page is protected again.
 //   node login.mjs BASE_URL USERNAME PASSWORD SCREENSHOT_DIR USER_DATA_DIR
 // Prints "ok - ..." or "FAIL - ..." per check (test_browser.sh counts them); exits 1 on
 // any failure.
@@ -145,7 +146,13 @@ try {
   await page.screenshot({ path: accountShot, fullPage: true });
   console.log(`# screenshot of /account: ${accountShot}`);
 
-  // 5. Sign out: back on /login, the cookie gone (and only that one: a cookie of the app
+  await check("the sign-out form carries the session's anti-CSRF token in a hidden field", async () => {
+    const field = page.locator('form[action="/logout"] input[type=hidden][name=csrf_token]');
+    const value = await field.getAttribute('value');
+    if (!/^[A-Za-z0-9_-]{43}$/.test(value ?? '')) throw new Error(`value is ${JSON.stringify(value)}`);
+  });
+
+  // 5. Sign out (the form posts its csrf_token): back on /login, the cookie gone (and only that one: a cookie of the app
   // survives), the page protected again.
   await context.addCookies([{ name: 'app_pref', value: 'dark', url: base }]);
   await check('clicking #signout goes back to /login and removes the session cookie', async () => {

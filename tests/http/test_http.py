@@ -32,6 +32,7 @@ AUTHKIT = None  # path of the authkit binary (argv[1])
 
 COOKIE = "__Host-session_token"
 AUTH_FAIL_BODY = b'{"error":"AUTHENTICATION_ERROR","message":"Invalid username or password"}'
+CSRF_FAIL_BODY = b'{"error":"FORBIDDEN","message":"Missing or invalid CSRF token"}'
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 JWT_RE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
 ISO_Z_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
@@ -277,6 +278,7 @@ class Server:
         r = self.post_json("/login", body, headers)
         if r.status == 200:
             remember_secret(r.json()["token"])
+            remember_secret(r.json()["csrf_token"])
         return r
 
     def token(self, user, headers=None, **extra):
@@ -284,6 +286,13 @@ class Server:
         if r.status != 200:
             raise AssertionError("login of %s failed: %r" % (user["username"], r))
         return r.json()["token"]
+
+    def session(self, user, headers=None, **extra):
+        """Logs in; returns (token, the session's anti-CSRF token)."""
+        r = self.login(user["username"], user["password"], headers, **extra)
+        if r.status != 200:
+            raise AssertionError("login of %s failed: %r" % (user["username"], r))
+        return r.json()["token"], r.json()["csrf_token"]
 
     def get(self, path, token=None, cookie=None, headers=None):
         h = dict(headers or {})
@@ -418,8 +427,10 @@ class LoginTests(ServerTestCase):
         self.assertEqual(r.header("Content-Type"), "application/json; charset=utf-8")
         self.assertNoStore(r)
         body = r.json()
-        self.assertEqual(set(body), {"token", "expires_at", "user"}, body)
+        self.assertEqual(set(body), {"token", "expires_at", "user", "csrf_token"}, body)
         self.assertRegex(body["token"], TOKEN_RE)
+        self.assertRegex(body["csrf_token"], TOKEN_RE)
+        self.assertNotEqual(body["csrf_token"], body["token"])
         self.assertRegex(body["expires_at"], ISO_Z_RE)
         lifetime = (parse_time(body["expires_at"]) - before).total_seconds()
         self.assertTrue(1740 <= lifetime <= 1860, lifetime)
@@ -872,14 +883,16 @@ class SessionTests(ServerTestCase):
         self.assertEqual(self.srv.get("/me", token=t2).status, 200)
 
     def test_logout_with_cookie_needs_same_origin(self):
+        # Checklist item 59: each refused request is otherwise valid (it has the CSRF token).
         u = self.srv.add_user()
-        token = self.srv.token(u)
+        token, csrf = self.srv.session(u)
         refused = [{}, {"Origin": "null"}, {"Origin": "https://evil.example"},
                    {"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"},
                    {"Origin": "http://127.0.0.1:%d.evil.example" % self.srv.port},
                    {"Referer": "https://evil.example/page"}]
         for h in refused:
             with self.subTest(headers=h):
+                h = dict(h, **{"X-CSRF-Token": csrf})
                 r = self.srv.send("POST", "/logout", cookie=token, headers=h)
                 self.assertJsonError(r, 403)
                 self.assertNoCookie(r)
@@ -888,7 +901,8 @@ class SessionTests(ServerTestCase):
                    {"Referer": self.srv.origin + "/"}]
         for h in allowed:
             with self.subTest(headers=h):
-                t = self.srv.token(u)
+                t, csrf = self.srv.session(u)
+                h = dict(h, **{"X-CSRF-Token": csrf})
                 r = self.srv.send("POST", "/logout", cookie=t, headers=h)
                 self.assertEqual(r.status, 200, r)
                 self.assertEqual(r.json(), {"logged_out": True})
@@ -896,10 +910,12 @@ class SessionTests(ServerTestCase):
                 self.assertEqual(self.srv.get("/me", token=t).status, 401)
 
     def test_browser_form_logout(self):
-        # The sign-out button of the home page: a form POST with the cookie.
+        # The sign-out button of the home page: a form POST with the cookie and the
+        # session's anti-CSRF token in its hidden field.
         u = self.srv.add_user()
-        token = self.srv.token(u)
-        r = self.srv.send("POST", "/logout", cookie=token, body="", headers={
+        token, csrf = self.srv.session(u)
+        body = urllib.parse.urlencode({"csrf_token": csrf})
+        r = self.srv.send("POST", "/logout", cookie=token, body=body, headers={
             "Content-Type": "application/x-www-form-urlencoded", "Origin": self.srv.origin})
         self.assertEqual(r.status, 303, r)
         self.assertEqual(r.header("Location"), "/login")
@@ -936,13 +952,16 @@ class SessionTests(ServerTestCase):
 
     def test_logout_all_with_cookie(self):
         u = self.srv.add_user()
-        tokens = [self.srv.token(u) for _ in range(2)]
-        r = self.srv.send("POST", "/logout-all", cookie=tokens[0])
+        sessions = [self.srv.session(u) for _ in range(2)]
+        tokens = [t for t, _ in sessions]
+        r = self.srv.send("POST", "/logout-all", cookie=tokens[0],
+                          headers={"X-CSRF-Token": sessions[0][1]})
         self.assertJsonError(r, 403)
         for t in tokens:
             self.assertEqual(self.srv.get("/me", token=t).status, 200)
         r = self.srv.send("POST", "/logout-all", cookie=tokens[0],
-                          headers={"Sec-Fetch-Site": "same-origin"})
+                          headers={"Sec-Fetch-Site": "same-origin",
+                                   "X-CSRF-Token": sessions[0][1]})
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json(), {"revoked": 2})
         for t in tokens:
@@ -1037,16 +1056,17 @@ class SessionTests(ServerTestCase):
 
     def test_delete_session_with_cookie_needs_same_origin(self):
         u = self.srv.add_user()
-        t_keep = self.srv.token(u, headers={"User-Agent": "keep"})
+        t_keep, csrf = self.srv.session(u, headers={"User-Agent": "keep"})
         t_drop = self.srv.token(u, headers={"User-Agent": "drop"})
         sid = self.session_ids(t_keep)["drop"]
         for h in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}, {},
                   {"Origin": "null"}):
+            h = dict(h, **{"X-CSRF-Token": csrf})
             r = self.srv.send("DELETE", "/sessions/" + sid, cookie=t_keep, headers=h)
             self.assertJsonError(r, 403)
             self.assertEqual(self.srv.get("/me", token=t_drop).status, 200)
         r = self.srv.send("DELETE", "/sessions/" + sid, cookie=t_keep,
-                          headers={"Origin": self.srv.origin})
+                          headers={"Origin": self.srv.origin, "X-CSRF-Token": csrf})
         self.assertEqual(r.status, 200, r)
         self.assertEqual(self.srv.get("/me", token=t_drop).status, 401)
 
@@ -1125,6 +1145,7 @@ class SessionTests(ServerTestCase):
         body = r.json()
         self.assertRegex(body["token"], TOKEN_RE)
         remember_secret(body["token"])
+        self.assertRegex(remember_secret(body["csrf_token"]), TOKEN_RE)
         self.assertRegex(body["expires_at"], ISO_Z_RE)
         self.assertUserJson(body["user"], u)
         self.assertSessionCookie(r, body["token"], (1740, 1800))
@@ -1139,16 +1160,22 @@ class SessionTests(ServerTestCase):
 
     def test_password_change_with_cookie(self):
         u = self.srv.add_user()
-        token = self.srv.token(u)
+        token, csrf = self.srv.session(u)
         r = self.change_password(token, u["password"], new_password(), cookie=True,
-                                 headers={"Origin": "https://evil.example"})
+                                 headers={"Origin": "https://evil.example", "X-CSRF-Token": csrf})
         self.assertJsonError(r, 403)
         self.assertEqual(self.srv.login(u["username"], u["password"]).status, 200)
         new = new_password()
         r = self.change_password(token, u["password"], new, cookie=True,
-                                 headers={"Sec-Fetch-Site": "same-origin"})
+                                 headers={"Sec-Fetch-Site": "same-origin", "X-CSRF-Token": csrf})
         self.assertEqual(r.status, 200, r)
         remember_secret(r.json()["token"])
+        # The new session comes with its own anti-CSRF token; the old one is dead.
+        fresh = remember_secret(r.json()["csrf_token"])
+        self.assertNotEqual(fresh, csrf)
+        r = self.srv.send("POST", "/logout-all", cookie=r.json()["token"],
+                          headers={"Sec-Fetch-Site": "same-origin", "X-CSRF-Token": csrf})
+        self.assertEqual(r.body, CSRF_FAIL_BODY, r)
         self.assertEqual(self.srv.login(u["username"], new).status, 200)
 
     def test_password_unauthenticated(self):
@@ -1158,6 +1185,238 @@ class SessionTests(ServerTestCase):
             headers={"Content-Type": "application/json"})
         self.assert401(r)
         self.assertEqual(self.srv.login(u["username"], u["password"]).status, 200)
+
+
+# ---------------------------------------------------------------------------------------
+# CSRF: the session's anti-CSRF token, the Content-Type rule, CORS closed (checklist G)
+# ---------------------------------------------------------------------------------------
+
+class CsrfTests(ServerTestCase):
+    """Cookie-authenticated state changes need the session's anti-CSRF token on top of the
+    same-origin check; every request here passes the same-origin check, so a 403 is the
+    token's doing. Bearer requests need none."""
+
+    def cookie_send(self, method, path, token, csrf=None, body=None, headers=None):
+        h = {"Origin": self.srv.origin}
+        if csrf is not None:
+            h["X-CSRF-Token"] = csrf
+        h.update(headers or {})
+        return self.srv.send(method, path, cookie=token, headers=h, body=body)
+
+    def assertCsrfRefused(self, r):
+        self.assertJsonError(r, 403, "FORBIDDEN")
+        self.assertEqual(r.body, CSRF_FAIL_BODY, r)
+        self.assertNoCookie(r)
+        self.assertNoStore(r)
+
+    def sid_of(self, token, agent):
+        r = self.srv.get("/sessions", token=token)
+        self.assertEqual(r.status, 200, r)
+        return [s["id"] for s in r.json()["sessions"] if s["user_agent"] == agent][0]
+
+    def state_changes(self, u, token, victim_agent):
+        """The four cookie-authenticated state changes, as (name, method, path, body,
+        content type); DELETE targets the caller's session with `victim_agent`."""
+        sid = self.sid_of(token, victim_agent)
+        change = json.dumps({"current_password": u["password"], "new_password": new_password()})
+        return [("logout", "POST", "/logout", None, None),
+                ("logout-all", "POST", "/logout-all", None, None),
+                ("password", "POST", "/password", change, "application/json"),
+                ("delete session", "DELETE", "/sessions/" + sid, None, None)]
+
+    def assertNothingChanged(self, u, tokens):
+        for t in tokens:
+            self.assertEqual(self.srv.get("/me", token=t).status, 200, "a session ended")
+        self.assertEqual(self.srv.login(u["username"], u["password"]).status, 200,
+                         "the password changed")
+
+    def test_login_and_me_give_the_token(self):
+        u = self.srv.add_user()
+        t1, c1 = self.srv.session(u)
+        t2, c2 = self.srv.session(u)
+        for c in (c1, c2):
+            self.assertRegex(c, TOKEN_RE)
+        self.assertNotEqual(c1, c2, "two sessions share an anti-CSRF token")
+        for r in (self.srv.get("/me", cookie=t1), self.srv.get("/me", token=t1)):
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.header("X-CSRF-Token"), c1, r)
+            self.assertNoStore(r)
+            self.assertEqual(set(r.json()), USER_KEYS)
+        self.assertEqual(self.srv.get("/me", cookie=t2).header("X-CSRF-Token"), c2)
+        self.assertIsNone(self.srv.get("/me").header("X-CSRF-Token"))
+
+    def test_without_token_403_and_nothing_changes(self):
+        u = self.srv.add_user()
+        token, csrf = self.srv.session(u, headers={"User-Agent": "caller"})
+        other = self.srv.token(u, headers={"User-Agent": "victim"})
+        for name, method, path, body, ctype in self.state_changes(u, token, "victim"):
+            for bad in (None, "", csrf[:-1], csrf + "A", csrf[:-1] + ("A" if csrf[-1] != "A"
+                                                                        else "B"),
+                        csrf.swapcase(), "x" * 43, token):
+                with self.subTest(route=name, token=bad):
+                    h = {"Content-Type": ctype} if ctype else {}
+                    self.assertCsrfRefused(self.cookie_send(method, path, token, bad, body, h))
+        self.assertNothingChanged(u, [token, other])
+
+    def test_another_sessions_token_403(self):
+        u, mallory = self.srv.add_user(), self.srv.add_user()
+        token, _ = self.srv.session(u, headers={"User-Agent": "caller"})
+        other = self.srv.token(u, headers={"User-Agent": "victim"})
+        _, sibling_csrf = self.srv.session(u)  # the same user, another session
+        _, mallory_csrf = self.srv.session(mallory)
+        for name, method, path, body, ctype in self.state_changes(u, token, "victim"):
+            for bad in (sibling_csrf, mallory_csrf):
+                with self.subTest(route=name):
+                    h = {"Content-Type": ctype} if ctype else {}
+                    self.assertCsrfRefused(self.cookie_send(method, path, token, bad, body, h))
+        self.assertNothingChanged(u, [token, other])
+
+    def test_token_of_a_logged_out_session_403(self):
+        u = self.srv.add_user()
+        old_token, old_csrf = self.srv.session(u)
+        r = self.cookie_send("POST", "/logout", old_token, old_csrf)
+        self.assertEqual(r.json(), {"logged_out": True}, r)
+        token, csrf = self.srv.session(u)
+        self.assertCsrfRefused(self.cookie_send("POST", "/logout-all", token, old_csrf))
+        self.assertCsrfRefused(self.cookie_send("POST", "/logout", token, old_csrf))
+        self.assertEqual(self.srv.get("/me", token=token).status, 200)
+        # The old cookie with its own old token: not authenticated any more.
+        self.assert401(self.cookie_send("POST", "/logout-all", old_token, old_csrf))
+
+    def test_valid_token_2xx(self):
+        u = self.srv.add_user()
+        token, csrf = self.srv.session(u, headers={"User-Agent": "caller"})
+        victim = self.srv.token(u, headers={"User-Agent": "victim"})
+        sid = self.sid_of(token, "victim")
+        r = self.cookie_send("DELETE", "/sessions/" + sid, token, csrf)
+        self.assertEqual(r.status, 200, r)
+        self.assert401(self.srv.get("/me", token=victim))
+        new = new_password()
+        r = self.cookie_send("POST", "/password", token, csrf, json.dumps(
+            {"current_password": u["password"], "new_password": new}),
+            {"Content-Type": "application/json"})
+        self.assertEqual(r.status, 200, r)
+        token = remember_secret(r.json()["token"])
+        csrf = remember_secret(r.json()["csrf_token"])
+        r = self.cookie_send("POST", "/logout", token, csrf)
+        self.assertEqual(r.json(), {"logged_out": True}, r)
+        self.assertClearedCookie(r)
+        self.assert401(self.srv.get("/me", token=token))
+
+    def test_login_token_works_on_logout_all(self):
+        u = self.srv.add_user()
+        r = self.srv.login(u["username"], u["password"])
+        token, csrf = r.json()["token"], r.json()["csrf_token"]
+        self.assertEqual(self.session_cookie(r)[1], token)
+        r = self.cookie_send("POST", "/logout-all", token, csrf)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json(), {"revoked": 1})
+        self.assert401(self.srv.get("/me", token=token))
+
+    def test_me_token_works(self):
+        u = self.srv.add_user()
+        token = self.srv.token(u)
+        csrf = self.srv.get("/me", cookie=token).header("X-CSRF-Token")
+        r = self.cookie_send("POST", "/logout-all", token, csrf)
+        self.assertEqual(r.status, 200, r)
+
+    def test_bearer_needs_no_token(self):
+        u = self.srv.add_user()
+        token = self.srv.token(u, headers={"User-Agent": "caller"})
+        victim = self.srv.token(u, headers={"User-Agent": "victim"})
+        r = self.srv.send("DELETE", "/sessions/" + self.sid_of(token, "victim"), token=token)
+        self.assertEqual(r.status, 200, r)
+        self.assert401(self.srv.get("/me", token=victim))
+        # A wrong token sent along with a bearer token is ignored, not held against it.
+        r = self.srv.send("POST", "/logout-all", token=token, headers={"X-CSRF-Token": "x"})
+        self.assertEqual(r.status, 200, r)
+        self.assert401(self.srv.get("/me", token=token))
+
+    def test_form_field_path(self):
+        # What the sign-out button of GET / sends: the hidden csrf_token field.
+        u = self.srv.add_user()
+        token, csrf = self.srv.session(u)
+        page = self.srv.get("/", cookie=token)
+        self.assertEqual(page.status, 200, page)
+        m = re.search(r'<form method="post" action="/logout">'
+                      r'<input type="hidden" name="csrf_token" value="([^"]*)">', page.body.decode())
+        self.assertIsNotNone(m, page.body)
+        self.assertEqual(m.group(1), csrf)
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        for bad in ("", "csrf_token=", "csrf_token=" + csrf[:-1], "other=" + csrf):
+            with self.subTest(body=bad):
+                self.assertCsrfRefused(self.cookie_send("POST", "/logout", token, None, bad, form))
+        self.assertEqual(self.srv.get("/me", token=token).status, 200)
+        r = self.cookie_send("POST", "/logout", token, None, "csrf_token=" + m.group(1), form)
+        self.assertEqual(r.status, 303, r)
+        self.assertEqual(r.header("Location"), "/login")
+        self.assertClearedCookie(r)
+        self.assert401(self.srv.get("/me", token=token))
+
+    def test_logout_of_a_dead_session_needs_no_token(self):
+        # Nothing is left to protect: the stale cookie is simply cleared.
+        r = self.cookie_send("POST", "/logout", "C" * 43)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json(), {"logged_out": False})
+        self.assertClearedCookie(r)
+
+    # -- Content-Type (checklist item 61) --
+
+    def test_simple_content_types_refused(self):
+        u = self.srv.add_user()
+        token, csrf = self.srv.session(u, headers={"User-Agent": "caller"})
+        other = self.srv.token(u, headers={"User-Agent": "victim"})
+        simple = ("text/plain", "text/plain; charset=utf-8", "multipart/form-data; boundary=x")
+        for name, method, path, body, _ in self.state_changes(u, token, "victim"):
+            for ctype in simple:
+                with self.subTest(route=name, type=ctype):
+                    b = body or '{"csrf_token":"%s"}' % csrf
+                    h = {"Content-Type": ctype}
+                    r = self.cookie_send(method, path, token, csrf, b, h)
+                    self.assertJsonError(r, 415, "UNSUPPORTED_MEDIA_TYPE")
+                    self.assertNoCookie(r)
+                    r = self.srv.send(method, path, token=token, headers=h, body=b)
+                    self.assertJsonError(r, 415, "UNSUPPORTED_MEDIA_TYPE")
+        # Form encoding only where an HTML form posts (login, logout).
+        for name, method, path, body, _ in self.state_changes(u, token, "victim"):
+            if name == "logout":
+                continue
+            with self.subTest(route=name, type="form"):
+                r = self.cookie_send(method, path, token, csrf, "a=1",
+                                     {"Content-Type": "application/x-www-form-urlencoded"})
+                self.assertJsonError(r, 415, "UNSUPPORTED_MEDIA_TYPE")
+        # A body without any Content-Type.
+        r = self.srv.send("POST", "/logout-all", token=token, body="{}")
+        self.assertJsonError(r, 415)
+        self.assertNothingChanged(u, [token, other])
+
+    # -- CORS (checklist item 62) --
+
+    def test_cors_closed(self):
+        u = self.srv.add_user()
+        token, csrf = self.srv.session(u)
+        evil = "https://evil.example"
+        for path, method in (("/me", "GET"), ("/login", "POST"), ("/logout", "POST"),
+                             ("/logout-all", "POST"), ("/password", "POST"),
+                             ("/sessions/x", "DELETE"), ("/auth/verify", "GET")):
+            with self.subTest(preflight=path):
+                r = self.srv.request("OPTIONS", path, None, {
+                    "Origin": evil, "Access-Control-Request-Method": method,
+                    "Access-Control-Request-Headers": "content-type, x-csrf-token, authorization",
+                    "Cookie": "%s=%s" % (COOKIE, token)})
+                self.assertJsonError(r, 405)
+                self.assertIn(method, r.header("Allow") or "", r)
+                self.assertFalse([k for k, _ in r.headers if k.lower().startswith(
+                    "access-control-")], r)
+        for r in (self.srv.get("/me", cookie=token, headers={"Origin": evil}),
+                  self.srv.get("/me", token=token, headers={"Origin": evil}),
+                  self.srv.get("/me", cookie=token, headers={"Origin": "null"})):
+            self.assertEqual(r.status, 200, r)
+            self.assertFalse([k for k, _ in r.headers if k.lower().startswith(
+                "access-control-")], r)
+        r = self.srv.login(u["username"], u["password"], headers={"Origin": evil})
+        self.assertEqual(r.status, 403, r)
+        self.assertFalse([k for k, _ in r.headers if k.lower().startswith("access-control-")])
 
 
 # ---------------------------------------------------------------------------------------
@@ -1624,6 +1883,22 @@ class StatelessTests(ServerTestCase):
         none = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0"
         self.assert401(self.srv.get("/me", token="%s.%s." % (none, payload)))
 
+    def test_csrf_token_bound_to_sid(self):
+        u = self.srv.add_user("jwt")
+        t1, c1 = self.srv.session(u)
+        t2, c2 = self.srv.session(u)
+        self.assertNotEqual(c1, c2)
+        self.assertEqual(self.srv.get("/me", cookie=t1).header("X-CSRF-Token"), c1)
+        same = {"Sec-Fetch-Site": "same-origin"}
+        for bad in ({}, {"X-CSRF-Token": c2}):
+            r = self.srv.send("POST", "/logout-all", cookie=t1, headers=dict(same, **bad))
+            self.assertEqual(r.body, CSRF_FAIL_BODY, r)
+        self.assertEqual(self.srv.get("/me", token=t2).status, 200)
+        r = self.srv.send("POST", "/logout-all", cookie=t1,
+                          headers=dict(same, **{"X-CSRF-Token": c1}))
+        self.assertEqual(r.status, 200, r)
+        self.assert401(self.srv.get("/me", token=t2))
+
     def test_logout_single_token(self):
         u = self.srv.add_user("jwt")
         t = self.srv.token(u)
@@ -1704,7 +1979,7 @@ class LogHygieneTests(unittest.TestCase):
 
 
 
-ORDER = [LoginTests, SessionTests, ProtocolTests, AuditLogTests, PasswordQueueTests,
+ORDER = [LoginTests, SessionTests, CsrfTests, ProtocolTests, AuditLogTests, PasswordQueueTests,
          ConcurrencyTests, StatelessTests, ShutdownTests, LogHygieneTests]
 
 

@@ -101,8 +101,11 @@ SET_COOKIE=$(header Set-Cookie)
 COOKIE=${SET_COOKIE%%;*}
 TOKEN=$(/usr/bin/python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["token"])' \
   "$BODY" 2>/dev/null || true)
-expect "POST /login (JSON) through nginx: 200 with a token and the session cookie" \
-  eval '[ "$STATUS" = 200 ] && [ -n "$TOKEN" ] && [ "$COOKIE" = "__Host-session_token=$TOKEN" ]'
+CSRF=$(/usr/bin/python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["csrf_token"])' \
+  "$BODY" 2>/dev/null || true)
+expect "POST /login (JSON) through nginx: 200 with a token, a CSRF token and the session cookie" \
+  eval '[ "$STATUS" = 200 ] && [ -n "$TOKEN" ] && [ "$COOKIE" = "__Host-session_token=$TOKEN" ] &&
+        [ ${#CSRF} = 43 ]'
 expect "the cookie is Secure; HttpOnly; SameSite=Lax; Path=/ with a Max-Age" \
   eval 'grep -qi "; *Secure" <<<"$SET_COOKIE" && grep -qi "; *HttpOnly" <<<"$SET_COOKIE" &&
         grep -qi "; *SameSite=Lax" <<<"$SET_COOKIE" && grep -qi "; *Path=/" <<<"$SET_COOKIE" &&
@@ -136,22 +139,27 @@ expect "GET /private with Authorization: Bearer: 200 from the app" \
   eval '[ "$STATUS" = 200 ] && body_has "^hello $USERNAME\$"'
 
 req /account -H "Cookie: $COOKIE"
-expect "GET /account (authkit's page) through nginx: 'signed in as' the user" \
-  eval '[ "$STATUS" = 200 ] && body_has "signed in as" && body_has "id=\"signout\""'
+expect "GET /account (authkit's page) through nginx: 'signed in as' the user, the form's CSRF token" \
+  eval '[ "$STATUS" = 200 ] && body_has "signed in as" && body_has "id=\"signout\"" &&
+        body_has "name=\"csrf_token\" value=\"$CSRF\""'
 
 req /sessions -H "Cookie: $COOKIE"
 expect "GET /sessions through nginx: the caller's session, marked current" \
   eval '[ "$STATUS" = 200 ] && body_has "\"current\":true"'
 
 # ---- sign out ----
-req /logout -X POST -H "Cookie: $COOKIE" -H 'Sec-Fetch-Site: cross-site'
+req /logout -X POST -H "Cookie: $COOKIE" -H 'Sec-Fetch-Site: cross-site' -H "X-CSRF-Token: $CSRF"
 expect "POST /logout from another site (Sec-Fetch-Site: cross-site): 403" \
   eval '[ "$STATUS" = 403 ]'
+
+req /logout -X POST -H "Cookie: $COOKIE" -H 'Sec-Fetch-Site: same-origin'
+expect "POST /logout (same origin) without the CSRF token: 403 FORBIDDEN" \
+  eval '[ "$STATUS" = 403 ] && body_has "\"FORBIDDEN\""'
 
 req /private -H "Cookie: $COOKIE"
 expect "... and the session still works" eval '[ "$STATUS" = 200 ]'
 
-req /logout -X POST -H "Cookie: $COOKIE" -H 'Sec-Fetch-Site: same-origin'
+req /logout -X POST -H "Cookie: $COOKIE" -H 'Sec-Fetch-Site: same-origin' -H "X-CSRF-Token: $CSRF"
 expect "POST /logout (same origin): 200 and the cookie cleared" \
   eval '[ "$STATUS" = 200 ] && header Set-Cookie | grep -qi "^__Host-session_token=;.*Max-Age=0"'
 expect "... without Clear-Site-Data (the app's cookies stay)" \
@@ -178,8 +186,12 @@ req '/private/page?x=1' -H "Cookie: $COOKIE"
 expect "following it: 200 from the app" \
   eval '[ "$STATUS" = 200 ] && body_has "^hello $USERNAME\$" && body_has "^path=/private/page?x=1\$"'
 
+req /account -H "Cookie: $COOKIE"
+CSRF=$(sed -n 's/.*name="csrf_token" value="\([A-Za-z0-9_-]*\)".*/\1/p' "$BODY")
+expect "the sign-out form of /account carries the session's CSRF token" eval '[ ${#CSRF} = 43 ]'
+
 req /logout -X POST -H "Cookie: $COOKIE" -H "Origin: $STACK_BASE" \
-  -H 'Content-Type: application/x-www-form-urlencoded' --data ''
+  -H 'Content-Type: application/x-www-form-urlencoded' --data "csrf_token=$CSRF"
 expect "POST /logout (form, Origin of this server): 303 to /login" \
   eval '[ "$STATUS" = 303 ] && [ "$(header Location)" = /login ]'
 
