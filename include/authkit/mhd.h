@@ -51,6 +51,33 @@ AUTHKIT_EXTERN authkit_status authkit_mhd_current_user(authkit_ctx *ctx,
 AUTHKIT_EXTERN bool authkit_mhd_optional_user(authkit_ctx *ctx, struct MHD_Connection *connection,
                                               const authkit_mhd_cookie *cookie, authkit_user *user);
 
+/* The request header that carries an anti-CSRF token (include/authkit/csrf.h). */
+#define AUTHKIT_MHD_CSRF_HEADER "X-CSRF-Token"
+
+/* The anti-CSRF token of the request's session, for a page to embed (a hidden csrf_token
+ * field in each form that changes state) or a script to send back in X-CSRF-Token:
+ * validates the request's token like authkit_mhd_current_user() and writes
+ * authkit_csrf_token() of its session to `out`. Holding the session already (from
+ * authkit_mhd_current_user)? authkit_csrf_token(ctx, session.id, out) gives the same token
+ * without a second look-up. AUTHKIT_OK; AUTHKIT_NOT_AUTHENTICATED; AUTHKIT_STORE;
+ * AUTHKIT_INVALID_ARGUMENT (NULL ctx, connection or out). `out` is empty on failure. */
+AUTHKIT_EXTERN authkit_status authkit_mhd_csrf_token(authkit_ctx *ctx,
+                                                     struct MHD_Connection *connection,
+                                                     const authkit_mhd_cookie *cookie,
+                                                     char out[AUTHKIT_CSRF_TOKEN_SIZE]);
+
+/* The "current_user" call for a state-changing request (POST, PUT, PATCH, DELETE):
+ * validates the request like authkit_mhd_current_user(); then, when the token came from
+ * the cookie, which a browser attaches to requests that other sites trigger, requires the
+ * session's anti-CSRF token: the X-CSRF-Token header if present, else `form_token` (the
+ * csrf_token field your handler read from its form body; NULL if none). Bearer requests
+ * need none. AUTHKIT_OK with the user in `user` and the session in `session` (either may
+ * be NULL); AUTHKIT_NOT_AUTHENTICATED; AUTHKIT_CSRF (missing or wrong token: answer with
+ * authkit_mhd_queue_error(), a 403, and change nothing); AUTHKIT_STORE (answer 503). */
+AUTHKIT_NODISCARD AUTHKIT_EXTERN authkit_status authkit_mhd_check_csrf(
+    authkit_ctx *ctx, struct MHD_Connection *connection, const authkit_mhd_cookie *cookie,
+    const char *form_token, authkit_user *user, authkit_session_info *session);
+
 /* Adds "Set-Cookie: <name>=<token>; Path=/; Max-Age=<max_age>; HttpOnly; Secure;
  * SameSite=Lax" (Domain when configured, Secure unless disabled) to `response`.
  * AUTHKIT_OK, AUTHKIT_INVALID_ARGUMENT (a token or name with characters a cookie cannot

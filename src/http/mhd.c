@@ -80,6 +80,49 @@ bool authkit_mhd_optional_user(authkit_ctx *ctx, struct MHD_Connection *connecti
     return authkit_mhd_current_user(ctx, connection, cookie, user, NULL) == AUTHKIT_OK;
 }
 
+authkit_status authkit_mhd_csrf_token(authkit_ctx *ctx, struct MHD_Connection *connection,
+                                      const authkit_mhd_cookie *cookie,
+                                      char out[AUTHKIT_CSRF_TOKEN_SIZE]) {
+    if (!out)
+        return AUTHKIT_INVALID_ARGUMENT;
+    out[0] = '\0';
+    if (!ctx || !connection)
+        return AUTHKIT_INVALID_ARGUMENT;
+    authkit_user user;
+    authkit_session_info session;
+    authkit_status st = authkit_mhd_current_user(ctx, connection, cookie, &user, &session);
+    return st == AUTHKIT_OK ? authkit_csrf_token(ctx, session.id, out) : st;
+}
+
+authkit_status authkit_mhd_check_csrf(authkit_ctx *ctx, struct MHD_Connection *connection,
+                                      const authkit_mhd_cookie *cookie, const char *form_token,
+                                      authkit_user *user, authkit_session_info *session) {
+    if (!ctx || !connection)
+        return AUTHKIT_INVALID_ARGUMENT;
+    char token[AUTHKIT_TOKEN_SIZE];
+    authkit_mhd_token_source source = authkit_mhd_token(connection, cookie, token);
+    if (source == AUTHKIT_MHD_TOKEN_NONE)
+        return AUTHKIT_NOT_AUTHENTICATED;
+    authkit_user u;
+    authkit_session_info s;
+    authkit_status st = authkit_session_validate(ctx, token, &u, &s, NULL);
+    sodium_memzero(token, sizeof token);
+    if (st != AUTHKIT_OK)
+        return st;
+    if (source == AUTHKIT_MHD_TOKEN_COOKIE) {
+        const char *presented =
+            MHD_lookup_connection_value(connection, MHD_HEADER_KIND, AUTHKIT_MHD_CSRF_HEADER);
+        st = authkit_csrf_verify(ctx, s.id, presented ? presented : form_token);
+        if (st != AUTHKIT_OK)
+            return AUTHKIT_CSRF;
+    }
+    if (user)
+        *user = u;
+    if (session)
+        *session = s;
+    return AUTHKIT_OK;
+}
+
 /* Cookie names are RFC 6265 tokens; SameSite and Domain values are letters, digits, '.'
  * and '-'. Anything else could inject attributes. */
 static bool cookie_text_ok(const char *s, bool domain) {

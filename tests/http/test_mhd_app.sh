@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The libmicrohttpd adapter in a real application (examples/mhd_app.c), over HTTP:
 # public page, protected page (401 JSON without a session), login sets the cookie,
-# the cookie and a bearer token open the protected page, logout closes it again.
+# the cookie and a bearer token open the protected page, logout closes it again - with
+# the cookie only when it carries the session's anti-CSRF token (header or form field).
 set -euo pipefail
 app=$1
 cli=$2
@@ -42,17 +43,47 @@ check "private without session" 401 "$(status "$base/private")"
 check "401 body" '{"error":"NOT_AUTHENTICATED","message":"Not authenticated"}' "$(curl -s "$base/private")"
 check "WWW-Authenticate" 1 "$(curl -s -D - -o /dev/null "$base/private" | grep -ci '^WWW-Authenticate: Bearer')"
 check "wrong password" 401 "$(status -X POST -d '{"username":"ada","password":"nope nope"}' "$base/login")"
-headers=$(curl -s -D - -o /dev/null -X POST -d '{"username":"ada","password":"correct horse"}' "$base/login")
-cookie=$(sed -n 's/^Set-Cookie: \(__Host-session_token=[^;]*\);.*/\1/p' <<<"$headers" | tr -d '\r')
+login() { # prints the response headers of a successful login
+  curl -s -D - -o /dev/null -X POST -d '{"username":"ada","password":"correct horse"}' "$base/login"
+}
+cookie_of() { sed -n 's/^Set-Cookie: \(__Host-session_token=[^;]*\);.*/\1/p' <<<"$1" | tr -d '\r'; }
+csrf_of() { sed -n 's/^X-CSRF-Token: *//ip' <<<"$1" | tr -d '\r'; }
+headers=$(login)
+cookie=$(cookie_of "$headers")
 token=${cookie#__Host-session_token=}
+csrf=$(csrf_of "$headers")
 check "cookie attributes" 1 "$(grep -c 'Path=/; Max-Age=1800; HttpOnly; Secure; SameSite=Lax' <<<"$headers")"
 check "token shape" 43 "${#token}"
+check "CSRF token from login (X-CSRF-Token)" 43 "${#csrf}"
 check "private with cookie" "private page for ada <ada@example.com>" "$(curl -s -H "Cookie: $cookie" "$base/private")"
 check "private with bearer" 200 "$(status -H "Authorization: Bearer $token" "$base/private")"
 check "token in query refused" 401 "$(status "$base/private?token=$token")"
 check "optional user" "public page; you are ada" "$(curl -s -H "Cookie: $cookie" "$base/")"
-check "logout" "signed out" "$(curl -s -X POST -H "Cookie: $cookie" "$base/logout")"
+forbidden='{"error":"FORBIDDEN","message":"Missing or invalid CSRF token"}'
+other=$(login)
+other_cookie=$(cookie_of "$other")
+other_csrf=$(csrf_of "$other")
+check "CSRF tokens differ per session" 1 "$([ "$csrf" != "$other_csrf" ] && echo 1)"
+check "cookie logout without CSRF token" "$forbidden" "$(curl -s -X POST -H "Cookie: $cookie" "$base/logout")"
+check "cookie logout with another session's token" 403 \
+  "$(status -X POST -H "Cookie: $cookie" -H "X-CSRF-Token: $other_csrf" "$base/logout")"
+check "cookie logout with a wrong form field" 403 \
+  "$(status -X POST -H "Cookie: $cookie" --data "csrf_token=${csrf%?}" "$base/logout")"
+check "... the session survives" 200 "$(status -H "Cookie: $cookie" "$base/private")"
+page=$(curl -s -H "Cookie: $cookie" "$base/account")
+field=$(sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' <<<"$page")
+check "account page embeds the session's CSRF token" "$csrf" "$field"
+check "account page without a session" 401 "$(status "$base/account")"
+check "logout (form field)" "signed out" \
+  "$(curl -s -X POST -H "Cookie: $cookie" --data "csrf_token=$field" "$base/logout")"
 check "private after logout" 401 "$(status -H "Cookie: $cookie" "$base/private")"
+check "old token on a new session" 403 \
+  "$(status -X POST -H "Cookie: $other_cookie" -H "X-CSRF-Token: $csrf" "$base/logout")"
+check "logout (X-CSRF-Token header)" "signed out" \
+  "$(curl -s -X POST -H "Cookie: $other_cookie" -H "X-CSRF-Token: $other_csrf" "$base/logout")"
+bearer=$(cookie_of "$(login)")
+check "bearer logout needs no CSRF token" "signed out" \
+  "$(curl -s -X POST -H "Authorization: Bearer ${bearer#__Host-session_token=}" "$base/logout")"
 check "log has no token" 0 "$(grep -c "$token" "$tmp/out" "$tmp/err" | awk -F: '{s+=$2} END {print s}')"
 
 if [ "$failed" -ne 0 ]; then
