@@ -535,6 +535,26 @@ class MultiNodeBase:
         for i, t in enumerate(tokens):
             self.assertRefusedEverywhere(t, "authkit user disable", None if i else done)
 
+    def test_07b_csrf_token_valid_on_every_node(self):
+        # The anti-CSRF token is derived from the shared secret and the session id: every
+        # node gives the same one and accepts it; without it a cookie cannot log out.
+        u = self.user("csrf")
+        r = self.nodes[0].login(u["username"], u["password"])
+        self.assertEqual(r.status, 200, r)
+        token, csrf = r.json()["token"], r.json()["csrf_token"]
+        cookie = {"Cookie": "__Host-session_token=" + token, "Sec-Fetch-Site": "same-origin"}
+        for n in self.nodes:
+            me = n.request("GET", "/me", None, cookie)
+            self.assertEqual(me.header("X-CSRF-Token"), csrf, "%s: %r" % (n.name, me))
+        r = self.nodes[2].request("POST", "/logout-all", None, cookie)
+        self.assertEqual(r.status, 403, r)
+        self.assertEqual(r.json().get("error"), "FORBIDDEN", r)
+        self.assertValidEverywhere(token, u, "logout-all without the CSRF token")
+        r = self.nodes[2].request("POST", "/logout-all", None, dict(cookie, **{
+            "X-CSRF-Token": csrf}))
+        self.assertEqual(r.status, 200, r)
+        self.assertRefusedEverywhere(token, "logout-all with the CSRF token of node1")
+
     def test_08_concurrent_logins_on_all_nodes(self):
         # Every node logs the same users in at once (the pools of three processes on one
         # database); every token then validates on every node.
