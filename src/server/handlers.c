@@ -383,7 +383,7 @@ static enum MHD_Result logout_all_post(struct request *req) {
 static enum MHD_Result logout_others_post(struct request *req) {
     struct caller c;
     enum MHD_Result r;
-    if (!authenticate(req, true, &c, &r))
+    if (!content_type_ok(req, false, &r) || !authenticate(req, true, &c, &r))
         return r;
     size_t revoked = 0;
     authkit_status st =

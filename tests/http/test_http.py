@@ -1215,12 +1215,13 @@ class CsrfTests(ServerTestCase):
         return [s["id"] for s in r.json()["sessions"] if s["user_agent"] == agent][0]
 
     def state_changes(self, u, token, victim_agent):
-        """The four cookie-authenticated state changes, as (name, method, path, body,
-        content type); DELETE targets the caller's session with `victim_agent`."""
+        """The cookie-authenticated state changes, as (name, method, path, body, content
+        type); DELETE targets the caller's session with `victim_agent`."""
         sid = self.sid_of(token, victim_agent)
         change = json.dumps({"current_password": u["password"], "new_password": new_password()})
         return [("logout", "POST", "/logout", None, None),
                 ("logout-all", "POST", "/logout-all", None, None),
+                ("logout-others", "POST", "/logout-others", None, None),
                 ("password", "POST", "/password", change, "application/json"),
                 ("delete session", "DELETE", "/sessions/" + sid, None, None)]
 
@@ -1291,6 +1292,10 @@ class CsrfTests(ServerTestCase):
         r = self.cookie_send("DELETE", "/sessions/" + sid, token, csrf)
         self.assertEqual(r.status, 200, r)
         self.assert401(self.srv.get("/me", token=victim))
+        other = self.srv.token(u)
+        r = self.cookie_send("POST", "/logout-others", token, csrf)
+        self.assertEqual(r.json(), {"revoked": 1}, r)
+        self.assert401(self.srv.get("/me", token=other))
         new = new_password()
         r = self.cookie_send("POST", "/password", token, csrf, json.dumps(
             {"current_password": u["password"], "new_password": new}),
