@@ -7,7 +7,6 @@
 
 #include "core/error.h"
 #include "password/bcrypt.h"
-#include "password/throttle.h"
 
 #define SECRET_MIN_CHARS 32
 
@@ -120,6 +119,16 @@ static authkit_status select_store(const char *url, const struct authkit_store_o
                          "or postgresql:// (e.g. postgresql://user@host/db)");
 }
 
+/* HMAC-SHA-256(secret, label): a key of its own for one purpose, so that no token or
+ * name made for one purpose can stand for another. */
+static void derive_key(const char *secret, size_t len, const char *label, uint8_t out[32]) {
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, (const unsigned char *)secret, len);
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)label, strlen(label));
+    crypto_auth_hmacsha256_final(&st, out);
+    sodium_memzero(&st, sizeof st);
+}
+
 static char *secret_dup(const char *s, size_t len) {
     char *copy = sodium_malloc(len + 1);
     if (copy)
@@ -162,7 +171,8 @@ authkit_status authkit_open(const authkit_options *opts, authkit_ctx **out, auth
         authkit__fail(err, st, NULL, "could not prepare the bcrypt dummy hash");
         goto fail_alloc;
     }
-    authkit__throttle_derive_key(ctx->secret, ctx->secret_len, ctx->throttle_key);
+    derive_key(ctx->secret, ctx->secret_len, "authkit/login-throttle/v1", ctx->throttle_key);
+    derive_key(ctx->secret, ctx->secret_len, "authkit-csrf-key-v1", ctx->csrf_key);
     if ((st = authkit__bus_init(&ctx->bus)) != AUTHKIT_OK) {
         authkit__fail(err, st, NULL, NULL);
         goto fail_alloc;
@@ -205,6 +215,7 @@ void authkit_close(authkit_ctx *ctx) {
     free(ctx->database_url);
     sodium_free(ctx->secret);
     sodium_memzero(ctx->throttle_key, sizeof ctx->throttle_key);
+    sodium_memzero(ctx->csrf_key, sizeof ctx->csrf_key);
     ctx->magic = 0;
     free(ctx);
 }

@@ -31,8 +31,11 @@ struct authkit_ctx {
     /* A hash-shaped string of the configured cost: failed logins verify against it so
      * that every failure costs one bcrypt (see authkit_authenticate). */
     char dummy_hash[AUTHKIT_HASH_SIZE];
-    /* Names login-throttling counters (password/throttle.c), derived from the secret. */
+    /* Keys derived from the secret, one per purpose (checklist item 67): naming
+     * login-throttling counters (password/throttle.c) and signing anti-CSRF tokens
+     * (session/csrf.c). */
     uint8_t throttle_key[32];
+    uint8_t csrf_key[32];
     struct authkit__bus bus;
     struct authkit__roles roles;
     struct authkit__cleanup cleanup;

@@ -8,15 +8,6 @@
 #include "core/error.h"
 #include "core/text.h"
 
-void authkit__throttle_derive_key(const char *secret, size_t len, uint8_t out[32]) {
-    static const char label[] = "authkit/login-throttle/v1";
-    crypto_auth_hmacsha256_state st;
-    crypto_auth_hmacsha256_init(&st, (const unsigned char *)secret, len);
-    crypto_auth_hmacsha256_update(&st, (const unsigned char *)label, sizeof label - 1);
-    crypto_auth_hmacsha256_final(&st, out);
-    sodium_memzero(&st, sizeof st);
-}
-
 /* What names the account: the user id, or the login as the store would look it up
  * (email normalised, username folded to lower case). */
 static void account_material(const char *user_id, const char *login, char *out, size_t size) {

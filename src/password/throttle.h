@@ -18,12 +18,12 @@ struct authkit__throttle {
     size_t n;
 };
 
-/* The counters of one attempt (the account's first, when it is counted): the account (`user_id` when the login names a user,
- * otherwise the login itself, normalised, so unknown names are throttled exactly like
- * known ones and a user's email and username count once), the client address `ip`
- * (NULL or "": none; IPv6 counted per /64) and the pair of the two; each only if its
- * option is not 0. Counters are named by an HMAC under a key derived from the session
- * secret: the store never holds a login name or an address in them. */
+/* The counters of one attempt (the account's first, when it is counted): the account (`user_id`
+ * when the login names a user, otherwise the login itself, normalised, so unknown names are
+ * throttled exactly like known ones and a user's email and username count once), the client address
+ * `ip` (NULL or "": none; IPv6 counted per /64) and the pair of the two; each only if its option is
+ * not 0. Counters are named by an HMAC under a key derived from the session secret: the store never
+ * holds a login name or an address in them. */
 void authkit__throttle_keys(const authkit_ctx *ctx, const char *user_id, const char *login,
                             const char *ip, struct authkit__throttle *t);
 
@@ -39,8 +39,5 @@ void authkit__throttle_success(authkit_ctx *ctx, const struct authkit__throttle 
 /* Deletes the counters that block nothing and were untouched for a day, in batches of
  * cleanup_batch_size. AUTHKIT_OK or AUTHKIT_STORE. */
 authkit_status authkit__throttle_prune(authkit_ctx *ctx, size_t *deleted, authkit_error *err);
-
-/* The key under which counters are named, derived from the session secret. */
-void authkit__throttle_derive_key(const char *secret, size_t len, uint8_t out[32]);
 
 #endif

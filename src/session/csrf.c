@@ -1,5 +1,5 @@
 /* Anti-CSRF tokens (include/authkit/csrf.h):
- *   K     = HMAC-SHA-256(session_secret, "authkit-csrf-key-v1")
+ *   K     = HMAC-SHA-256(session_secret, "authkit-csrf-key-v1")   (ctx->csrf_key, at open)
  *   token = base64url(HMAC-SHA-256(K, "authkit-csrf-v1" || session_id))
  * K is a key of its own (checklist item 67): session_secret signs stateless tokens, and a
  * CSRF token must never be usable as, or help to forge, anything else. Neither label holds
@@ -12,7 +12,6 @@
 #include "core/ctx.h"
 #include "core/encoding.h"
 
-#define KEY_LABEL   "authkit-csrf-key-v1"
 #define TOKEN_LABEL "authkit-csrf-v1"
 #define TOKEN_CHARS (AUTHKIT_CSRF_TOKEN_SIZE - 1)
 
@@ -22,20 +21,15 @@ _Static_assert(AUTHKIT_B64URL_SIZE(crypto_auth_hmacsha256_BYTES) == AUTHKIT_CSRF
 /* The token text of `session_id`; the caller has checked both arguments. */
 static void derive(const authkit_ctx *ctx, const char *session_id,
                    char out[AUTHKIT_CSRF_TOKEN_SIZE]) {
-    uint8_t key[crypto_auth_hmacsha256_BYTES];
     uint8_t mac[crypto_auth_hmacsha256_BYTES];
     crypto_auth_hmacsha256_state st;
-    crypto_auth_hmacsha256_init(&st, (const unsigned char *)ctx->secret, ctx->secret_len);
-    crypto_auth_hmacsha256_update(&st, (const unsigned char *)KEY_LABEL, sizeof KEY_LABEL - 1);
-    crypto_auth_hmacsha256_final(&st, key);
     /* A session id has a fixed length (a UUID), so label || id cannot be read two ways. */
-    crypto_auth_hmacsha256_init(&st, key, sizeof key);
+    crypto_auth_hmacsha256_init(&st, ctx->csrf_key, sizeof ctx->csrf_key);
     crypto_auth_hmacsha256_update(&st, (const unsigned char *)TOKEN_LABEL, sizeof TOKEN_LABEL - 1);
     crypto_auth_hmacsha256_update(&st, (const unsigned char *)session_id, AUTHKIT_UUID_SIZE - 1);
     crypto_auth_hmacsha256_final(&st, mac);
     authkit__b64url_encode(out, AUTHKIT_CSRF_TOKEN_SIZE, mac, sizeof mac);
     sodium_memzero(&st, sizeof st);
-    sodium_memzero(key, sizeof key);
     sodium_memzero(mac, sizeof mac);
 }
 
