@@ -19,7 +19,8 @@ AUTHKIT_BEGIN_DECLS
     XX(SESSION_EXPIRED, "session_expired")                                                         \
     XX(SESSIONS_REVOKED, "sessions_revoked")                                                       \
     XX(PASSWORD_CHANGED, "password_changed")                                                       \
-    XX(LOGIN_THROTTLED, "login_throttled")
+    XX(LOGIN_THROTTLED, "login_throttled")                                                         \
+    XX(SESSIONS_CLEANED, "sessions_cleaned")
 
 typedef enum authkit_event_type {
     AUTHKIT_EVENT_ALL = 0, /* subscribe to every type */
@@ -38,13 +39,27 @@ AUTHKIT_EXTERN const char *authkit_event_name(authkit_event_type type);
  *   user_updated      user_id, fields_changed (AUTHKIT_FIELD_* bits)
  *   user_deleted      user_id
  *   user_logged_in    user_id, session_id, ip
- *   login_failed      login (the name given, possibly not a user), ip
- *   user_logged_out   user_id, session_id (the same id as at login)
+ *   login_failed      login (the name given, possibly not a user), user_id (when the login
+ *                     names a user), ip, reason (below)
+ *   user_logged_out   user_id, session_id (the same id as at login); reason "revoked"
+ *                     when ended by authkit_session_revoke() rather than by its token
  *   session_expired   user_id, session_id, expired_at
- *   sessions_revoked  user_id, count
+ *   sessions_revoked  user_id, count; reason "user_deactivated" when deactivating the
+ *                     user ended them (NULL for a logout-all)
  *   password_changed  user_id, count (sessions ended)
  *   login_throttled   login (as given; NULL for a re-authentication), user_id (when the
- *                     login names a user), ip; the attempt was refused unchecked */
+ *                     login names a user), ip; the attempt was refused unchecked
+ *   sessions_cleaned  count (expired sessions deleted by authkit_session_delete_expired();
+ *                     published only when it is not 0)
+ * `ip` is the address the operation names, else the one set with
+ * authkit_event_set_client() on the publishing thread, else NULL.
+ * `reason` of login_failed says why, for audit trails only - the caller of
+ * authkit_authenticate() gets the same answer whatever it is. The first that applies:
+ *   "unknown_login"       the login names no user
+ *   "bad_password_input"  the password is empty, over 72 bytes or holds a NUL byte
+ *   "no_password"         the user has no password
+ *   "wrong_password"      the password does not match
+ *   "inactive_user"       the password matches, but the user is deactivated */
 typedef struct authkit_event {
     authkit_event_type type;
     authkit_time timestamp;
@@ -57,6 +72,7 @@ typedef struct authkit_event {
     authkit_time expired_at;
     unsigned fields_changed;
     size_t count;
+    const char *reason; /* static text, or NULL (see above) */
 } authkit_event;
 
 /* Called synchronously on the thread that made the change, after it is committed, in
@@ -77,6 +93,14 @@ AUTHKIT_EXTERN authkit_status authkit_event_unsubscribe(authkit_ctx *ctx, uint64
 
 /* Number of callback failures (non-zero returns) since open. */
 AUTHKIT_EXTERN uint64_t authkit_event_failures(authkit_ctx *ctx);
+
+/* Names the client the calling thread is serving, for the events it publishes that name
+ * no address themselves (a logout, a logout-all, a revocation, a password change):
+ * they carry `ip` (copied, at most AUTHKIT_IP_SIZE - 1 bytes) until the next call. NULL
+ * or "" forgets it. Per thread, for every context: set it when a request starts, clear it
+ * when the request is done, so a pooled thread never lends one client's address to the
+ * next. authkit_authenticate() uses its opts->ip when one is given. */
+AUTHKIT_EXTERN void authkit_event_set_client(const char *ip);
 
 AUTHKIT_END_DECLS
 

@@ -4,6 +4,10 @@
 #include <string.h>
 
 #include "core/ctx.h"
+#include "core/encoding.h"
+
+/* The client the calling thread serves (authkit_event_set_client); "" when none. */
+static _Thread_local char client_ip[AUTHKIT_IP_SIZE];
 
 authkit_status authkit__bus_init(struct authkit__bus *bus) {
     memset(bus, 0, sizeof *bus);
@@ -79,6 +83,10 @@ uint64_t authkit_event_failures(authkit_ctx *ctx) {
     return authkit__ctx_ok(ctx) ? (uint64_t)atomic_load(&ctx->bus.failures) : 0;
 }
 
+void authkit_event_set_client(const char *ip) {
+    authkit__strlcpy(client_ip, ip, sizeof client_ip);
+}
+
 /* An earlier callback of the same delivery may have unsubscribed a later one (and freed
  * its argument): check again just before each call. */
 static bool still_subscribed(struct authkit__bus *bus, uint64_t id) {
@@ -92,6 +100,8 @@ static bool still_subscribed(struct authkit__bus *bus, uint64_t id) {
 
 void authkit__bus_publish(struct authkit__bus *bus, authkit_event *ev, authkit_time now) {
     ev->timestamp = now;
+    if (!ev->ip && client_ip[0])
+        ev->ip = client_ip;
     struct authkit__subscriber local[16], *subs = local;
     size_t n = 0;
     pthread_mutex_lock(&bus->lock);

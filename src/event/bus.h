@@ -27,7 +27,8 @@ struct authkit__bus {
 authkit_status authkit__bus_init(struct authkit__bus *bus);
 void authkit__bus_destroy(struct authkit__bus *bus);
 
-/* Delivers `ev` (its timestamp set to `now`) to the subscribers of its type and of all. */
+/* Delivers `ev` (its timestamp set to `now`, its ip to the calling thread's client when it
+ * names none) to the subscribers of its type and of all. */
 void authkit__bus_publish(struct authkit__bus *bus, authkit_event *ev, authkit_time now);
 
 #endif

@@ -97,6 +97,20 @@ static authkit_status find_login(authkit_ctx *ctx, const char *login,
     return ctx->store->user_get(ctx->store_state, AUTHKIT_USER_BY_USERNAME, login, row, err);
 }
 
+/* Why a login failed, for the audit trail only: the caller gets the same answer either
+ * way. Decided from what is at hand after the one bcrypt, so it costs no time that could
+ * tell the causes apart. The first that applies, as authkit/event.h lists them. */
+static const char *failure_reason(bool known, const struct authkit_store_user *row, bool match,
+                                  const char *password, size_t len) {
+    if (!known)
+        return "unknown_login";
+    if (len == 0 || authkit_password_check_bytes(password, len) != AUTHKIT_OK)
+        return "bad_password_input";
+    if (!row->password_hash[0])
+        return "no_password";
+    return match ? "inactive_user" : "wrong_password";
+}
+
 authkit_status authkit_authenticate(authkit_ctx *ctx, const char *login, const char *password,
                                     size_t len, const authkit_session_opts *opts,
                                     authkit_login_result *out, authkit_error *err) {
@@ -128,7 +142,11 @@ authkit_status authkit_authenticate(authkit_ctx *ctx, const char *login, const c
                                                     ctx->dummy_hash, password, len) == AUTHKIT_OK;
     if (!match || !row.user.is_active) {
         authkit__publish(
-            ctx, &(authkit_event){.type = AUTHKIT_EVENT_LOGIN_FAILED, .login = login, .ip = ip});
+            ctx, &(authkit_event){.type = AUTHKIT_EVENT_LOGIN_FAILED,
+                                  .login = login,
+                                  .user_id = known ? row.user.id : NULL,
+                                  .ip = ip,
+                                  .reason = failure_reason(known, &row, match, password, len)});
         return authkit__fail(err, AUTHKIT_AUTHENTICATION, NULL, NULL);
     }
     authkit__throttle_success(ctx, &throttle);
@@ -351,7 +369,8 @@ authkit_status authkit_session_revoke(authkit_ctx *ctx, const char *user_id, con
         return st;
     authkit__publish(ctx, &(authkit_event){.type = AUTHKIT_EVENT_USER_LOGGED_OUT,
                                            .user_id = user_id,
-                                           .session_id = session_id});
+                                           .session_id = session_id,
+                                           .reason = "revoked"});
     return authkit__ok(err);
 }
 
@@ -383,6 +402,9 @@ authkit_status authkit_session_delete_expired(authkit_ctx *ctx, size_t *deleted,
         st = ctx->store->session_delete_expired(ctx->store_state, now, batch, &n, err);
         total += n;
     } while (st == AUTHKIT_OK && n == batch);
+    if (total > 0)
+        authkit__publish(ctx,
+                         &(authkit_event){.type = AUTHKIT_EVENT_SESSIONS_CLEANED, .count = total});
     if (deleted)
         *deleted = total;
     return authkit__pass(err, st);

@@ -170,7 +170,8 @@ authkit_status authkit_user_update_fields(authkit_ctx *ctx, const char *id,
         if (end_sessions)
             authkit__publish(ctx, &(authkit_event){.type = AUTHKIT_EVENT_SESSIONS_REVOKED,
                                                    .user_id = u->id,
-                                                   .count = ended});
+                                                   .count = ended,
+                                                   .reason = "user_deactivated"});
     }
     if (out)
         *out = *u;

@@ -1,6 +1,7 @@
 /* Events: subscription, filtering and order, unsubscription, failing callbacks, callbacks
- * that call the library, event names, and the payload of every type over a full scenario
- * (no password, token or hash in any string field). */
+ * that call the library, event names, the payload of every type over a full scenario
+ * (no password, token or hash in any string field), the reasons of failed logins and
+ * revocations, the thread's client address, cleanup counts. */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -407,6 +408,7 @@ static void test_names(void) {
         {AUTHKIT_EVENT_SESSIONS_REVOKED, "sessions_revoked"},
         {AUTHKIT_EVENT_PASSWORD_CHANGED, "password_changed"},
         {AUTHKIT_EVENT_LOGIN_THROTTLED, "login_throttled"},
+        {AUTHKIT_EVENT_SESSIONS_CLEANED, "sessions_cleaned"},
     };
     CHECK_INT(sizeof rows / sizeof rows[0], AUTHKIT_EVENT_COUNT_ - 1);
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
@@ -489,7 +491,7 @@ static unsigned carried(authkit_event_type type) {
         case AUTHKIT_EVENT_USER_LOGGED_IN:
             return BIT(S_USER_ID) | BIT(S_SESSION_ID) | BIT(S_IP);
         case AUTHKIT_EVENT_LOGIN_FAILED:
-            return BIT(S_LOGIN) | BIT(S_IP);
+            return BIT(S_LOGIN) | BIT(S_USER_ID) | BIT(S_IP);
         case AUTHKIT_EVENT_USER_LOGGED_OUT:
         case AUTHKIT_EVENT_SESSION_EXPIRED:
             return BIT(S_USER_ID) | BIT(S_SESSION_ID);
@@ -571,15 +573,17 @@ static void test_payloads(void) {
         .timestamp = authkit_now(fx.ctx),
         .str = {[S_USER_ID] = u.id, [S_SESSION_ID] = r[0].session_id, [S_IP] = "203.0.113.9"}};
 
-    /* 2, 3: login_failed carries the name given, never the password. */
+    /* 2, 3: login_failed carries the name given (and the user it names), never the
+     * password. */
     fixture_advance(&fx, 1);
     authkit_session_opts other = {.ip = "198.51.100.7"};
     CHECK_STATUS(
         authkit_authenticate(fx.ctx, "Paula", wrong_pw, strlen(wrong_pw), &other, &r[5], NULL),
         AUTHKIT_AUTHENTICATION);
-    w[nw++] = (struct want){.type = AUTHKIT_EVENT_LOGIN_FAILED,
-                            .timestamp = authkit_now(fx.ctx),
-                            .str = {[S_LOGIN] = "Paula", [S_IP] = "198.51.100.7"}};
+    w[nw++] =
+        (struct want){.type = AUTHKIT_EVENT_LOGIN_FAILED,
+                      .timestamp = authkit_now(fx.ctx),
+                      .str = {[S_LOGIN] = "Paula", [S_USER_ID] = u.id, [S_IP] = "198.51.100.7"}};
     CHECK_STATUS(
         authkit_authenticate(fx.ctx, "ghost@example.com", pw, strlen(pw), NULL, &r[5], NULL),
         AUTHKIT_AUTHENTICATION);
@@ -694,6 +698,117 @@ static void test_payloads(void) {
     fixture_teardown(&fx);
 }
 
+/* --- reasons, the thread's client, cleanup counts ---------------------------------------- */
+
+static struct {
+    authkit_event_type type;
+    char reason[32], ip[AUTHKIT_IP_SIZE], user_id[AUTHKIT_UUID_SIZE];
+    size_t count;
+    int n;
+} last;
+
+static int last_cb(const authkit_event *ev, void *arg) {
+    (void)arg;
+    last.type = ev->type;
+    snprintf(last.reason, sizeof last.reason, "%s", ev->reason ? ev->reason : "");
+    snprintf(last.ip, sizeof last.ip, "%s", ev->ip ? ev->ip : "");
+    snprintf(last.user_id, sizeof last.user_id, "%s", ev->user_id ? ev->user_id : "");
+    last.count = ev->count;
+    last.n++;
+    return 0;
+}
+
+/* login_failed says why (the caller is told the same either way); a revocation and a
+ * deactivation say so; the thread's client names events that have no address; a cleanup
+ * publishes its count once, and nothing when there was nothing to clean. */
+static void test_reasons_and_client(void) {
+    fixture_setup(&fx);
+    static const char pw[] = "Reason-Pass-45!", wrong[] = "Reason-Wrong-46!";
+    authkit_user bob, carol, dave;
+    CHECK_OK(create("bob_r", pw, &bob));
+    CHECK_OK(create("carol_r", pw, &carol));
+    CHECK_OK(create("dave_r", NULL, &dave));
+    authkit_user_update off = {.set_is_active = true, .is_active = false};
+    CHECK_OK(authkit_user_update_fields(fx.ctx, carol.id, &off, NULL, NULL));
+    CHECK_OK(authkit_event_subscribe(fx.ctx, AUTHKIT_EVENT_ALL, last_cb, NULL, NULL));
+    const struct {
+        const char *login, *pw;
+        size_t len;
+        const char *reason, *user_id;
+    } rows[] = {
+        {"nobody_r", pw, strlen(pw), "unknown_login", ""},
+        {"bob_r", wrong, strlen(wrong), "wrong_password", bob.id},
+        {"carol_r", pw, strlen(pw), "inactive_user", carol.id},
+        {"carol_r", wrong, strlen(wrong), "wrong_password", carol.id},
+        {"dave_r", pw, strlen(pw), "no_password", dave.id},
+        {"bob_r", "", 0, "bad_password_input", bob.id},
+        {"bob_r", "a\0b", 3, "bad_password_input", bob.id},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        authkit_login_result r;
+        authkit_error err;
+        last.n = 0;
+        CHECK_STATUS(
+            authkit_authenticate(fx.ctx, rows[i].login, rows[i].pw, rows[i].len, NULL, &r, &err),
+            AUTHKIT_AUTHENTICATION);
+        CHECK_MSG(strcmp(err.message, "Invalid username or password") == 0, "row %zu: %s", i,
+                  err.message);
+        CHECK_MSG(last.n == 1 && last.type == AUTHKIT_EVENT_LOGIN_FAILED, "row %zu: %d events", i,
+                  last.n);
+        CHECK_MSG(strcmp(last.reason, rows[i].reason) == 0, "row %zu: reason %s, want %s", i,
+                  last.reason, rows[i].reason);
+        CHECK_MSG(strcmp(last.user_id, rows[i].user_id) == 0, "row %zu: user %s", i, last.user_id);
+        CHECK_MSG(last.ip[0] == '\0', "row %zu: ip %s", i, last.ip);
+    }
+
+    /* The thread's client names a logout; the login's own address wins over it. */
+    authkit_login_result a, b;
+    authkit_session_opts own = {.ip = "192.0.2.1"};
+    authkit_event_set_client("198.51.100.9");
+    CHECK_OK(authkit_authenticate(fx.ctx, "bob_r", pw, strlen(pw), &own, &a, NULL));
+    CHECK_STR(last.ip, "192.0.2.1");
+    bool deleted;
+    CHECK_OK(authkit_logout(fx.ctx, a.token, &deleted, NULL));
+    CHECK_STR(last.ip, "198.51.100.9");
+    CHECK_STR(last.reason, "");
+    authkit_event_set_client(NULL);
+    CHECK_OK(authkit_authenticate(fx.ctx, "bob_r", pw, strlen(pw), NULL, &a, NULL));
+    CHECK_STR(last.ip, "");
+    CHECK_OK(authkit_session_revoke(fx.ctx, bob.id, a.session_id, NULL));
+    CHECK_INT(last.type, AUTHKIT_EVENT_USER_LOGGED_OUT);
+    CHECK_STR(last.reason, "revoked");
+
+    /* A deactivation that ends sessions says so; a logout-all has no reason. */
+    CHECK_OK(authkit_authenticate(fx.ctx, "bob_r", pw, strlen(pw), NULL, &a, NULL));
+    size_t n = 0;
+    CHECK_OK(authkit_logout_all(fx.ctx, bob.id, &n, NULL));
+    CHECK_INT(last.type, AUTHKIT_EVENT_SESSIONS_REVOKED);
+    CHECK_STR(last.reason, "");
+    CHECK_OK(authkit_authenticate(fx.ctx, "bob_r", pw, strlen(pw), NULL, &a, NULL));
+    CHECK_OK(authkit_user_update_fields(fx.ctx, bob.id, &off, NULL, NULL));
+    CHECK_INT(last.type, AUTHKIT_EVENT_SESSIONS_REVOKED);
+    CHECK_STR(last.reason, "user_deactivated");
+    CHECK_INT(last.count, 1);
+
+    /* Cleanup: one event with the count; none when nothing expired. */
+    authkit_user_update on = {.set_is_active = true, .is_active = true};
+    CHECK_OK(authkit_user_update_fields(fx.ctx, bob.id, &on, NULL, NULL));
+    CHECK_OK(authkit_authenticate(fx.ctx, "bob_r", pw, strlen(pw), NULL, &a, NULL));
+    CHECK_OK(authkit_authenticate(fx.ctx, "bob_r", pw, strlen(pw), NULL, &b, NULL));
+    fixture_advance(&fx, 31 * 60);
+    last.n = 0;
+    CHECK_OK(authkit_session_delete_expired(fx.ctx, &n, NULL));
+    CHECK_INT(n, 2);
+    CHECK_INT(last.n, 1);
+    CHECK_INT(last.type, AUTHKIT_EVENT_SESSIONS_CLEANED);
+    CHECK_INT(last.count, 2);
+    CHECK_STR(last.user_id, "");
+    last.n = 0;
+    CHECK_OK(authkit_session_delete_expired(fx.ctx, &n, NULL));
+    CHECK_INT(last.n, 0);
+    fixture_teardown(&fx);
+}
+
 int main(void) {
     /* A deadlock in a callback must fail the test, not hang it (no sleeping involved). */
     signal(SIGALRM, alarm_handler);
@@ -705,6 +820,7 @@ int main(void) {
     test_unsubscribe_during_delivery();
     test_names();
     test_payloads();
+    test_reasons_and_client();
     alarm(0);
     return check_done("test_event");
 }
