@@ -10,5 +10,6 @@
 #include "authkit/session.h"
 #include "authkit/csrf.h"
 #include "authkit/event.h"
+#include "authkit/audit.h"
 
 #endif

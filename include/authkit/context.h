@@ -57,6 +57,9 @@ typedef struct authkit_options {
     /* Most stored sessions one user may have (0..100000); a login beyond it ends the
      * oldest ones. Default 0 (no cap). */
     int max_sessions_per_user;
+    /* Days the audit trail (authkit/audit.h) keeps a row (0..36500); the cleanup thread
+     * deletes older ones. 0 writes no trail at all. Default 90. */
+    int audit_retention_days;
 } authkit_options;
 
 /* Fills `opts` with the defaults above (session_secret NULL). */

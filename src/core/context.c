@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "audit/audit.h"
 #include "core/error.h"
 #include "password/bcrypt.h"
 
@@ -27,6 +28,7 @@ void authkit_options_init(authkit_options *opts) {
         .throttle_address_failures = 100,
         .throttle_pair_failures = 5,
         .throttle_max_delay_seconds = 3600,
+        .audit_retention_days = 90,
     };
 }
 
@@ -84,7 +86,9 @@ static authkit_status check_options(const authkit_options *o, authkit_error *err
                           86400)) ||
         (st = check_range(err, "session_idle_timeout_minutes", o->session_idle_timeout_minutes, 0,
                           525600)) ||
-        (st = check_range(err, "max_sessions_per_user", o->max_sessions_per_user, 0, 100000)))
+        (st = check_range(err, "max_sessions_per_user", o->max_sessions_per_user, 0, 100000)) ||
+        (st = check_range(err, "audit_retention_days", o->audit_retention_days, 0,
+                          AUTHKIT_AUDIT_RETENTION_MAX_DAYS)))
         return st;
     return AUTHKIT_OK;
 }
@@ -163,6 +167,7 @@ authkit_status authkit_open(const authkit_options *opts, authkit_ctx **out, auth
     ctx->opts.database_url = ctx->database_url;
     ctx->opts.session_secret = ctx->secret;
     ctx->magic = AUTHKIT_CTX_MAGIC;
+    atomic_init(&ctx->audit_failures, 0);
     if (!ctx->database_url || !ctx->secret) {
         st = authkit__fail(err, AUTHKIT_NOMEM, NULL, NULL);
         goto fail_alloc;
@@ -173,6 +178,7 @@ authkit_status authkit_open(const authkit_options *opts, authkit_ctx **out, auth
     }
     derive_key(ctx->secret, ctx->secret_len, "authkit/login-throttle/v1", ctx->throttle_key);
     derive_key(ctx->secret, ctx->secret_len, "authkit-csrf-key-v1", ctx->csrf_key);
+    derive_key(ctx->secret, ctx->secret_len, "authkit/audit-login/v1", ctx->audit_key);
     if ((st = authkit__bus_init(&ctx->bus)) != AUTHKIT_OK) {
         authkit__fail(err, st, NULL, NULL);
         goto fail_alloc;
@@ -184,6 +190,11 @@ authkit_status authkit_open(const authkit_options *opts, authkit_ctx **out, auth
     if ((st = ops->open(location, &ctx->store_state, err)) != AUTHKIT_OK)
         goto fail_roles;
     ctx->store = ops;
+    /* First subscriber: the trail gets each event before the application's callbacks. */
+    if ((st = authkit__audit_start(ctx)) != AUTHKIT_OK) {
+        authkit__fail(err, st, NULL, "could not start the audit trail");
+        goto fail_store;
+    }
     if ((st = authkit__cleanup_start(ctx)) != AUTHKIT_OK) {
         authkit__fail(err, st, NULL, "could not start the cleanup thread");
         goto fail_store;
@@ -200,6 +211,9 @@ fail_bus:
 fail_alloc:
     free(ctx->database_url);
     sodium_free(ctx->secret);
+    sodium_memzero(ctx->throttle_key, sizeof ctx->throttle_key);
+    sodium_memzero(ctx->csrf_key, sizeof ctx->csrf_key);
+    sodium_memzero(ctx->audit_key, sizeof ctx->audit_key);
     ctx->magic = 0;
     free(ctx);
     return st;
@@ -216,6 +230,7 @@ void authkit_close(authkit_ctx *ctx) {
     sodium_free(ctx->secret);
     sodium_memzero(ctx->throttle_key, sizeof ctx->throttle_key);
     sodium_memzero(ctx->csrf_key, sizeof ctx->csrf_key);
+    sodium_memzero(ctx->audit_key, sizeof ctx->audit_key);
     ctx->magic = 0;
     free(ctx);
 }

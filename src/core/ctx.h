@@ -32,13 +32,15 @@ struct authkit_ctx {
      * that every failure costs one bcrypt (see authkit_authenticate). */
     char dummy_hash[AUTHKIT_HASH_SIZE];
     /* Keys derived from the secret, one per purpose (checklist item 67): naming
-     * login-throttling counters (password/throttle.c) and signing anti-CSRF tokens
-     * (session/csrf.c). */
+     * login-throttling counters (password/throttle.c), signing anti-CSRF tokens
+     * (session/csrf.c) and hashing login names in the audit trail (audit/record.c). */
     uint8_t throttle_key[32];
     uint8_t csrf_key[32];
+    uint8_t audit_key[32];
     struct authkit__bus bus;
     struct authkit__roles roles;
     struct authkit__cleanup cleanup;
+    atomic_uint_fast64_t audit_failures; /* events the trail could not write */
 };
 
 /* true when `ctx` is an open context (not NULL, magic intact). */

@@ -1,5 +1,5 @@
-/* The background thread that deletes expired sessions and forgotten throttling counters
- * every cleanup_interval_ms. */
+/* The background thread that deletes expired sessions, forgotten throttling counters and
+ * audit rows past their retention every cleanup_interval_ms. */
 #include <time.h>
 
 #include "core/ctx.h"
@@ -24,6 +24,7 @@ static void *cleanup_main(void *arg) {
         if (ctx->opts.enable_session_storage)
             (void)authkit_session_delete_expired(ctx, NULL, NULL);
         (void)authkit__throttle_prune(ctx, NULL, NULL);
+        (void)authkit_audit_delete_expired(ctx, NULL, NULL);
         pthread_mutex_lock(&c->lock);
     }
     pthread_mutex_unlock(&c->lock);

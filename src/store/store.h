@@ -21,6 +21,7 @@
 #ifndef AUTHKIT_STORE_H
 #define AUTHKIT_STORE_H
 
+#include "authkit/audit.h"
 #include "authkit/password.h"
 #include "authkit/session.h"
 #include "authkit/status.h"
@@ -28,7 +29,7 @@
 #include "core/encoding.h"
 #include "store/throttle_rule.h"
 
-#define AUTHKIT_STORE_OPS_VERSION 3
+#define AUTHKIT_STORE_OPS_VERSION 4
 
 /* A user row: the public fields plus what only the library may see. */
 struct authkit_store_user {
@@ -52,6 +53,17 @@ struct authkit_store_throttle_key {
 };
 
 #define AUTHKIT_STORE_THROTTLE_MAX_KEYS 4
+
+/* Which audit rows a query returns: those matching every field that is set. Text fields
+ * NULL match anything; times 0 are no bound. The core checks user_id is a UUID. */
+struct authkit_store_audit_filter {
+    const char *user_id;
+    const char *login_hash;
+    const char *event;
+    const char *outcome;
+    authkit_time since; /* time >= since */
+    authkit_time until; /* time < until */
+};
 
 enum authkit_user_key { AUTHKIT_USER_BY_ID, AUTHKIT_USER_BY_EMAIL, AUTHKIT_USER_BY_USERNAME };
 
@@ -157,6 +169,20 @@ struct authkit_store_ops {
     /* Deletes every session of the user except `keep_id`; the count to `*n`. */
     authkit_status (*session_delete_others)(void *state, const char *user_id, const char *keep_id,
                                             size_t *n, authkit_error *err);
+
+    /* Audit trail (version 4). Rows are never changed, only appended and pruned; they
+     * outlive their user (no foreign key).
+     * Appends `row` (its id is ignored: the store numbers rows, increasing). Text fields
+     * "" are stored as NULL; user_id and session_id are "" or UUIDs; all text is valid
+     * UTF-8 without control characters. */
+    authkit_status (*audit_insert)(void *state, const authkit_audit_entry *row, authkit_error *err);
+    /* Up to `cap` rows matching `f`, newest first (time descending, then id descending). */
+    authkit_status (*audit_query)(void *state, const struct authkit_store_audit_filter *f,
+                                  authkit_audit_entry *out, size_t cap, size_t *n,
+                                  authkit_error *err);
+    /* Deletes at most `batch` rows with time < before, oldest first, in one transaction. */
+    authkit_status (*audit_prune)(void *state, authkit_time before, size_t batch, size_t *deleted,
+                                  authkit_error *err);
 };
 
 /* The SQLite adapter (src/store/sqlite/). */

@@ -1192,6 +1192,207 @@ static void sc_test_throttle_race(const struct sc_target *t) {
     t->ops->close(st);
 }
 
+/* ---- audit trail ------------------------------------------------------------------- */
+
+/* An audit row at `at`; user and session numbered as sc_user_id / sc_session (0: none). */
+static authkit_audit_entry sc_audit(authkit_time at, const char *event, const char *outcome,
+                                    int user, int session) {
+    authkit_audit_entry e;
+    memset(&e, 0, sizeof e);
+    e.time = at;
+    authkit__strlcpy(e.event, event, sizeof e.event);
+    authkit__strlcpy(e.outcome, outcome, sizeof e.outcome);
+    if (user)
+        sc_user_id(e.user_id, user);
+    if (session)
+        snprintf(e.session_id, sizeof e.session_id, "10000000-0000-4000-8000-%012d", session);
+    return e;
+}
+
+/* The rows a query returns, as the indexes of `rows` they equal (by time and event and
+ * outcome), checked in order against `want` (-1 ends it). */
+static void sc_audit_expect(const struct sc_target *t, void *st, const char *what,
+                            const struct authkit_store_audit_filter *f, size_t cap,
+                            const authkit_audit_entry *rows, const int *want) {
+    authkit_audit_entry got[16];
+    authkit_error err;
+    size_t n = 99, k = 0;
+    memset(got, 0, sizeof got);
+    authkit_status s = t->ops->audit_query(st, f, got, cap, &n, &err);
+    CHECK_MSG(s == AUTHKIT_OK, "[%s] audit query %s: %s", t->label, what, err.message);
+    for (; want[k] >= 0; k++) {
+        const authkit_audit_entry *w = &rows[want[k]];
+        CHECK_MSG(k < n && got[k].time == w->time && strcmp(got[k].event, w->event) == 0 &&
+                      strcmp(got[k].outcome, w->outcome) == 0 &&
+                      strcmp(got[k].login_hash, w->login_hash) == 0,
+                  "[%s] audit query %s: row %zu is not row %d", t->label, what, k, want[k]);
+    }
+    CHECK_MSG(n == k, "[%s] audit query %s: %zu rows, expected %zu", t->label, what, n, k);
+}
+
+static void sc_test_audit(const struct sc_target *t) {
+    char loc[512];
+    void *st = sc_open(t, loc, sizeof loc);
+    if (!st)
+        return;
+    const struct authkit_store_ops *ops = t->ops;
+    authkit_error err;
+    authkit_audit_entry rows[6];
+    rows[0] = sc_audit(SC_T0, "user_logged_in", "ok", 1, 1);
+    authkit__strlcpy(rows[0].ip, "192.0.2.1", sizeof rows[0].ip);
+    /* Same microsecond as row 0: written later, so newer. */
+    rows[1] = sc_audit(SC_T0, "login_failed", "wrong_password", 1, 0);
+    authkit__strlcpy(rows[1].login, "Alice", sizeof rows[1].login);
+    authkit__strlcpy(rows[1].login_hash, "00112233445566778899aabbccddeeff",
+                     sizeof rows[1].login_hash);
+    authkit__strlcpy(rows[1].ip, "192.0.2.2", sizeof rows[1].ip);
+    rows[2] = sc_audit(SC_T0 + SC_SEC, "login_failed", "unknown_login", 0, 0);
+    authkit__strlcpy(rows[2].login_hash, "ffeeddccbbaa99887766554433221100",
+                     sizeof rows[2].login_hash);
+    authkit__strlcpy(rows[2].ip, "2001:db8::1", sizeof rows[2].ip);
+    rows[3] = sc_audit(SC_T0 + 2 * SC_SEC, "sessions_revoked", "ok", 2, 0);
+    rows[3].count = 3;
+    rows[4] = sc_audit(SC_T0 + 3 * SC_SEC, "sessions_cleaned", "ok", 0, 0);
+    rows[4].count = UINT64_C(1) << 40;
+    rows[5] = sc_audit(SC_T0 + 4 * SC_SEC, "user_created", "ok", 2, 0);
+    authkit__strlcpy(rows[5].login, "Zo\xc3\xab", sizeof rows[5].login);
+    for (int i = 0; i < 6; i++)
+        CHECK_MSG(ops->audit_insert(st, &rows[i], &err) == AUTHKIT_OK, "[%s] audit insert %d: %s",
+                  t->label, i, err.message);
+
+    /* Every field comes back as written; "" stays "" (stored as NULL). */
+    authkit_audit_entry got[8];
+    size_t n = 0;
+    struct authkit_store_audit_filter all = {0};
+    CHECK_OK(ops->audit_query(st, &all, got, 8, &n, &err));
+    CHECK_INT(n, 6);
+    const authkit_audit_entry *a = &got[4], *b = &got[3];
+    CHECK_INT(a->time, SC_T0);
+    CHECK_STR(a->event, "login_failed");
+    CHECK_STR(a->outcome, "wrong_password");
+    CHECK_STR(a->user_id, rows[1].user_id);
+    CHECK_STR(a->session_id, "");
+    CHECK_STR(a->login, "Alice");
+    CHECK_STR(a->login_hash, rows[1].login_hash);
+    CHECK_STR(a->ip, "192.0.2.2");
+    CHECK_INT(a->count, 0);
+    CHECK_STR(b->user_id, "");
+    CHECK_STR(b->login, "");
+    CHECK_STR(b->ip, "2001:db8::1");
+    CHECK_STR(got[5].session_id, rows[0].session_id);
+    CHECK_MSG(got[1].count == rows[4].count, "[%s] audit count %llu", t->label,
+              (unsigned long long)got[1].count);
+    CHECK_INT(got[2].count, 3);
+    CHECK_STR(got[0].login, "Zo\xc3\xab");
+    /* Ids are unique and grow in the order rows were written. */
+    for (int i = 0; i < 5; i++)
+        CHECK_MSG(got[i].id > got[i + 1].id, "[%s] audit ids %lld, %lld", t->label,
+                  (long long)got[i].id, (long long)got[i + 1].id);
+
+    char user1[AUTHKIT_UUID_SIZE], user3[AUTHKIT_UUID_SIZE];
+    sc_user_id(user1, 1);
+    sc_user_id(user3, 3);
+    static const int newest[] = {5, 4, 3, 2, 1, 0, -1}, first2[] = {5, 4, -1},
+                     by_user[] = {1, 0, -1}, failed[] = {2, 1, -1}, unknown[] = {2, -1},
+                     by_hash[] = {1, -1}, since[] = {5, 4, 3, 2, -1}, until[] = {1, 0, -1},
+                     window[] = {3, 2, -1}, none[] = {-1};
+    struct authkit_store_audit_filter f = {0};
+    sc_audit_expect(t, st, "all", &f, 16, rows, newest);
+    sc_audit_expect(t, st, "limit", &f, 2, rows, first2);
+    sc_audit_expect(t, st, "limit 0", &f, 0, rows, none);
+    f.user_id = user1;
+    sc_audit_expect(t, st, "user", &f, 16, rows, by_user);
+    f.user_id = user3;
+    sc_audit_expect(t, st, "other user", &f, 16, rows, none);
+    f = (struct authkit_store_audit_filter){.event = "login_failed"};
+    sc_audit_expect(t, st, "event", &f, 16, rows, failed);
+    f.outcome = "unknown_login";
+    sc_audit_expect(t, st, "event and outcome", &f, 16, rows, unknown);
+    f = (struct authkit_store_audit_filter){.login_hash = rows[1].login_hash};
+    sc_audit_expect(t, st, "login hash", &f, 16, rows, by_hash);
+    f = (struct authkit_store_audit_filter){.since = SC_T0 + SC_SEC};
+    sc_audit_expect(t, st, "since (inclusive)", &f, 16, rows, since);
+    f = (struct authkit_store_audit_filter){.until = SC_T0 + SC_SEC};
+    sc_audit_expect(t, st, "until (exclusive)", &f, 16, rows, until);
+    f = (struct authkit_store_audit_filter){.since = SC_T0 + SC_SEC, .until = SC_T0 + 3 * SC_SEC};
+    sc_audit_expect(t, st, "window", &f, 16, rows, window);
+    f.user_id = user1;
+    sc_audit_expect(t, st, "window and user", &f, 16, rows, none);
+
+    /* Pruning: oldest first, at most a batch per call, only rows before the cut. */
+    static const size_t cuts[][3] = {/* before (seconds after SC_T0), batch, expected */
+                                     {1, 1, 1},  {1, 10, 1}, {1, 10, 0},
+                                     {10, 3, 3}, {10, 3, 1}, {10, 3, 0}};
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+        n = 99;
+        authkit_status s =
+            ops->audit_prune(st, SC_T0 + (authkit_time)cuts[i][0] * SC_SEC, cuts[i][1], &n, &err);
+        CHECK_MSG(s == AUTHKIT_OK && n == cuts[i][2],
+                  "[%s] audit prune %zu: %s, %zu deleted, want %zu", t->label, i,
+                  s == AUTHKIT_OK ? "ok" : err.message, n, cuts[i][2]);
+        if (i == 2)
+            sc_audit_expect(t, st, "after pruning", &all, 16, rows, since);
+    }
+    CHECK_OK(ops->audit_query(st, &all, got, 8, &n, &err));
+    CHECK_INT(n, 0);
+    CHECK_OK(ops->audit_prune(st, SC_T0, 0, &n, &err));
+    CHECK_INT(n, 0);
+    ops->close(st);
+}
+
+/* SC_THREADS threads append at once: every row is kept, every id distinct. */
+struct sc_auditor {
+    const struct authkit_store_ops *ops;
+    void *st;
+    int index;
+    int failures;
+    char first_error[320];
+};
+
+static void *sc_auditor_run(void *arg) {
+    struct sc_auditor *w = arg;
+    authkit_error err;
+    for (int i = 0; i < 50; i++) {
+        authkit_audit_entry e = sc_audit(SC_T0 + i, "user_logged_in", "ok", 1 + w->index, 0);
+        if (w->ops->audit_insert(w->st, &e, &err) != AUTHKIT_OK && w->failures++ == 0)
+            snprintf(w->first_error, sizeof w->first_error, "%s", err.message);
+    }
+    return NULL;
+}
+
+static void sc_test_audit_concurrency(const struct sc_target *t) {
+    char loc[512];
+    void *st = sc_open(t, loc, sizeof loc);
+    if (!st)
+        return;
+    pthread_t threads[SC_THREADS];
+    struct sc_auditor w[SC_THREADS];
+    for (int i = 0; i < SC_THREADS; i++) {
+        w[i] = (struct sc_auditor){.ops = t->ops, .st = st, .index = i};
+        CHECK(pthread_create(&threads[i], NULL, sc_auditor_run, &w[i]) == 0);
+    }
+    for (int i = 0; i < SC_THREADS; i++) {
+        pthread_join(threads[i], NULL);
+        CHECK_MSG(w[i].failures == 0, "[%s] audit thread %d: %d failures, first: %s", t->label, i,
+                  w[i].failures, w[i].first_error);
+    }
+    size_t cap = SC_THREADS * 50 + 1, n = 0;
+    authkit_audit_entry *got = calloc(cap, sizeof *got);
+    struct authkit_store_audit_filter all = {0};
+    authkit_error err;
+    CHECK(got != NULL);
+    if (got) {
+        CHECK_OK(t->ops->audit_query(st, &all, got, cap, &n, &err));
+        CHECK_INT(n, SC_THREADS * 50);
+        for (size_t i = 1; i < n; i++)
+            CHECK_MSG(got[i - 1].time > got[i].time ||
+                          (got[i - 1].time == got[i].time && got[i - 1].id > got[i].id),
+                      "[%s] audit rows %zu and %zu out of order", t->label, i - 1, i);
+    }
+    free(got);
+    t->ops->close(st);
+}
+
 /* ---- the suite --------------------------------------------------------------------- */
 
 static void sc_run(const struct sc_target *t) {
@@ -1211,6 +1412,8 @@ static void sc_run(const struct sc_target *t) {
     sc_test_throttle(t);
     sc_test_throttle_race(t);
     sc_test_session_control(t);
+    sc_test_audit(t);
+    sc_test_audit_concurrency(t);
 }
 
 #endif

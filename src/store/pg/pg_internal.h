@@ -17,12 +17,14 @@
 #include "store/store.h"
 
 /* The schema version the code migrates to (rows of authkit_schema_migrations). */
-#define AUTHKIT__PG_SCHEMA_VERSION 2
+#define AUTHKIT__PG_SCHEMA_VERSION 3
 
 /* Slots for prepared statements per connection: pg_store.c's statements below
- * AUTHKIT__PG_STMT_THROTTLE, pg_throttle.c's from there on. */
-#define AUTHKIT__PG_MAX_STMTS     32
+ * AUTHKIT__PG_STMT_THROTTLE, pg_throttle.c's from there on, pg_audit.c's from
+ * AUTHKIT__PG_STMT_AUDIT on. */
+#define AUTHKIT__PG_MAX_STMTS     40
 #define AUTHKIT__PG_STMT_THROTTLE 24
+#define AUTHKIT__PG_STMT_AUDIT    32
 
 /* Most connections one pool holds open; an acquire beyond them waits for a release. */
 #define AUTHKIT__PG_POOL_MAX 8
@@ -166,5 +168,14 @@ authkit_status authkit__pg_throttle_clear(void *state, const uint8_t id[32], boo
                                           authkit_error *err);
 authkit_status authkit__pg_throttle_prune(void *state, authkit_time now, authkit_time idle_before,
                                           size_t batch, size_t *deleted, authkit_error *err);
+
+/* The audit operations of the port (pg_audit.c); see store/store.h. */
+authkit_status authkit__pg_audit_insert(void *state, const authkit_audit_entry *row,
+                                        authkit_error *err);
+authkit_status authkit__pg_audit_query(void *state, const struct authkit_store_audit_filter *f,
+                                       authkit_audit_entry *out, size_t cap, size_t *n,
+                                       authkit_error *err);
+authkit_status authkit__pg_audit_prune(void *state, authkit_time before, size_t batch,
+                                       size_t *deleted, authkit_error *err);
 
 #endif

@@ -77,6 +77,23 @@ static const char *const migrations[] = {
     " CONSTRAINT login_throttle_key_length CHECK (octet_length(key) = 32)"
     ");"
     "CREATE INDEX login_throttle_updated_at ON login_throttle (updated_at);",
+    /* 3: the audit trail. No foreign key: rows outlive their user. `at` is the event's
+     * time; the identity `id` orders rows of the same microsecond. */
+    "CREATE TABLE audit_log ("
+    " id bigint GENERATED ALWAYS AS IDENTITY,"
+    " at bigint NOT NULL,"
+    " event text NOT NULL,"
+    " outcome text NOT NULL,"
+    " user_id uuid NULL,"
+    " session_id uuid NULL,"
+    " login text NULL,"      /* only a name that names a user */
+    " login_hash text NULL," /* keyed hash of the name typed */
+    " ip text NULL,"
+    " count bigint NOT NULL DEFAULT 0,"
+    " CONSTRAINT audit_log_pkey PRIMARY KEY (id)"
+    ");"
+    "CREATE INDEX audit_log_at ON audit_log (at, id);"
+    "CREATE INDEX audit_log_user_at ON audit_log (user_id, at, id);",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == AUTHKIT__PG_SCHEMA_VERSION,

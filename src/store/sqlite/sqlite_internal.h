@@ -15,12 +15,14 @@
 #include "store/store.h"
 
 /* The schema version the code migrates to (PRAGMA user_version). */
-#define AUTHKIT__SQLITE_SCHEMA_VERSION 2
+#define AUTHKIT__SQLITE_SCHEMA_VERSION 3
 
 /* Slots in each connection's statement cache: sqlite_store.c's statements below
- * AUTHKIT__SQLITE_STMT_THROTTLE, sqlite_throttle.c's from there on. */
-#define AUTHKIT__SQLITE_MAX_STMTS     32
+ * AUTHKIT__SQLITE_STMT_THROTTLE, sqlite_throttle.c's from there on, sqlite_audit.c's from
+ * AUTHKIT__SQLITE_STMT_AUDIT on. */
+#define AUTHKIT__SQLITE_MAX_STMTS     40
 #define AUTHKIT__SQLITE_STMT_THROTTLE 24
+#define AUTHKIT__SQLITE_STMT_AUDIT    32
 
 /* Milliseconds a statement waits for another connection's write lock before failing. */
 #define AUTHKIT__SQLITE_BUSY_TIMEOUT_MS 5000
@@ -97,5 +99,14 @@ authkit_status authkit__sqlite_throttle_clear(void *state, const uint8_t id[32],
 authkit_status authkit__sqlite_throttle_prune(void *state, authkit_time now,
                                               authkit_time idle_before, size_t batch,
                                               size_t *deleted, authkit_error *err);
+
+/* The audit operations of the port (sqlite_audit.c); see store/store.h. */
+authkit_status authkit__sqlite_audit_insert(void *state, const authkit_audit_entry *row,
+                                            authkit_error *err);
+authkit_status authkit__sqlite_audit_query(void *state, const struct authkit_store_audit_filter *f,
+                                           authkit_audit_entry *out, size_t cap, size_t *n,
+                                           authkit_error *err);
+authkit_status authkit__sqlite_audit_prune(void *state, authkit_time before, size_t batch,
+                                           size_t *deleted, authkit_error *err);
 
 #endif

@@ -46,6 +46,22 @@ static const char *const migrations[] = {
     " updated_at INTEGER NOT NULL"
     ") STRICT, WITHOUT ROWID;"
     "CREATE INDEX login_throttle_updated_at ON login_throttle (updated_at);",
+    /* 3: the audit trail. No foreign key: rows outlive their user. `at` is the event's
+     * time; the rowid `id` orders rows of the same microsecond. */
+    "CREATE TABLE audit_log ("
+    " id INTEGER PRIMARY KEY,"
+    " at INTEGER NOT NULL,"
+    " event TEXT NOT NULL,"
+    " outcome TEXT NOT NULL,"
+    " user_id TEXT NULL,"
+    " session_id TEXT NULL,"
+    " login TEXT NULL,"      /* only a name that names a user */
+    " login_hash TEXT NULL," /* keyed hash of the name typed */
+    " ip TEXT NULL,"
+    " count INTEGER NOT NULL DEFAULT 0"
+    ") STRICT;"
+    "CREATE INDEX audit_log_at ON audit_log (at);"
+    "CREATE INDEX audit_log_user_at ON audit_log (user_id, at);",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == AUTHKIT__SQLITE_SCHEMA_VERSION,

@@ -829,4 +829,7 @@ const struct authkit_store_ops authkit__store_sqlite = {
     .session_touch = op_session_touch,
     .session_evict = op_session_evict,
     .session_delete_others = op_session_delete_others,
+    .audit_insert = authkit__sqlite_audit_insert,
+    .audit_query = authkit__sqlite_audit_query,
+    .audit_prune = authkit__sqlite_audit_prune,
 };
