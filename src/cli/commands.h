@@ -9,6 +9,7 @@
 int authkit_cmd_serve(struct authkit_config *cfg, int argc, char **argv);
 int authkit_cmd_user(struct authkit_config *cfg, int argc, char **argv);
 int authkit_cmd_session(struct authkit_config *cfg, int argc, char **argv);
+int authkit_cmd_audit(struct authkit_config *cfg, int argc, char **argv);
 int authkit_cmd_hash(struct authkit_config *cfg, int argc, char **argv);
 int authkit_cmd_verify(struct authkit_config *cfg, int argc, char **argv);
 int authkit_cmd_secret(struct authkit_config *cfg, int argc, char **argv);

@@ -38,6 +38,7 @@ enum setting_id {
     S_THROTTLE_MAX_DELAY,
     S_IDLE_TIMEOUT,
     S_MAX_SESSIONS,
+    S_AUDIT_RETENTION,
     S_COUNT
 };
 
@@ -78,6 +79,8 @@ static const struct setting settings[S_COUNT] = {
                               86400},
     [S_IDLE_TIMEOUT] = {"--idle-timeout", NULL, "AUTHKIT_SESSION_IDLE_TIMEOUT_MINUTES", 0, 525600},
     [S_MAX_SESSIONS] = {"--max-sessions", NULL, "AUTHKIT_MAX_SESSIONS_PER_USER", 0, 100000},
+    [S_AUDIT_RETENTION] = {"--audit-retention-days", NULL, "AUTHKIT_AUDIT_RETENTION_DAYS", 0,
+                           36500},
 };
 
 #define DOTENV_LINE_MAX 8192
@@ -480,6 +483,9 @@ static int apply_number(struct authkit_config *cfg, int id, const char *text, co
             break;
         case S_MAX_SESSIONS:
             cfg->lib.max_sessions_per_user = (int)v;
+            break;
+        case S_AUDIT_RETENTION:
+            cfg->lib.audit_retention_days = (int)v;
             break;
         default:
             break;

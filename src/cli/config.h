@@ -54,6 +54,7 @@ struct authkit_config {
  *   --throttle-max-delay SEC       AUTHKIT_THROTTLE_MAX_DELAY_SECONDS (3600)
  *   --idle-timeout MIN        AUTHKIT_SESSION_IDLE_TIMEOUT_MINUTES (0: off)
  *   --max-sessions N          AUTHKIT_MAX_SESSIONS_PER_USER  (0: no cap)
+ *   --audit-retention-days N       AUTHKIT_AUDIT_RETENTION_DAYS      (90; 0 keeps no trail)
  * Booleans in the environment accept 1/0, true/false, yes/no, on/off. */
 
 /* Fills `cfg` from the sources above. Recognised flags are removed from argv (argc/argv

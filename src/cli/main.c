@@ -20,6 +20,7 @@ static const struct command commands[] = {
     {"serve", authkit_cmd_serve, "run the HTTP auth service"},
     {"user", authkit_cmd_user, "add, list, show, set-password, disable, enable, delete users"},
     {"session", authkit_cmd_session, "list and revoke a user's sessions; delete expired ones"},
+    {"audit", authkit_cmd_audit, "show the audit trail of logins, logouts and user changes"},
     {"hash", authkit_cmd_hash, "print the bcrypt hash of a password"},
     {"verify", authkit_cmd_verify, "check a password against a bcrypt hash"},
     {"secret", authkit_cmd_secret, "print a new random session secret"},
@@ -55,6 +56,8 @@ static const char options_help[] =
     "  --throttle-address-failures N   AUTHKIT_THROTTLE_ADDRESS_FAILURES   100 (0 disables)\n"
     "  --throttle-pair-failures N      AUTHKIT_THROTTLE_PAIR_FAILURES      5 (0 disables)\n"
     "  --throttle-max-delay SEC        AUTHKIT_THROTTLE_MAX_DELAY_SECONDS  3600\n"
+    "  --audit-retention-days N        AUTHKIT_AUDIT_RETENTION_DAYS        90 (0 keeps no "
+    "trail)\n"
     "Booleans accept 1/0, true/false, yes/no, on/off. Generate a secret with\n"
     "  echo \"AUTHKIT_SESSION_SECRET=$(authkit secret)\" >> .env\n"
     "Passwords are never taken from the command line: they are prompted for without echo\n"

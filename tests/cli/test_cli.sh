@@ -77,7 +77,8 @@ run - help
 check "help exits 0" rc_is 0
 for cmd in serve user session hash verify secret migrate version \
     "user add" "user list" "user show" "user set-password" "user disable" "user enable" \
-    "user delete" "user unlock" "session list" "session revoke" "session revoke-all" "session cleanup"; do
+    "user delete" "user unlock" "session list" "session revoke" "session revoke-all" \
+    "session cleanup" audit; do
     # shellcheck disable=SC2086 # word splitting wanted: "user add" is two arguments
     run - $cmd --help
     check "$cmd --help" bash -c '[[ $0 -eq 0 && $1 == usage:* ]]' "$RC" "$OUT"
@@ -392,6 +393,69 @@ run - user show carol
 check "deleted user: exit 3" rc_is 3
 run - user delete carol --yes
 check "delete unknown: exit 3" rc_is 3
+
+# ---- audit ----
+# pylines EXPR: evaluates EXPR with `d` bound to the list of JSON lines in OUT.
+pylines() { printf '%s' "$OUT" | "$PY" -c "import json,sys; d=[json.loads(l) for l in sys.stdin.read().splitlines()]; sys.exit(0 if ($1) else 1)"; }
+# no_raw_controls TEXT: true when TEXT holds no ESC, CR or BEL.
+no_raw_controls() { [[ $1 != *$'\x1b'* && $1 != *$'\r'* && $1 != *$'\a'* ]]; }
+run - audit
+check "audit: exit 0" rc_is 0
+check "audit: a table" matches "$OUT" '^TIME +EVENT +OUTCOME +USER +LOGIN +IP +SESSION +COUNT'
+check "audit: newest first, the deletion" matches "$(printf '%s' "$OUT" | sed -n 2p)" ' user_deleted +ok '
+check "audit: the revocation" matches "$OUT" ' user_logged_out +revoked +ada +- +- +11111111-1111-4111-8111-111111111111'
+check "audit: the cleanup count" matches "$OUT" ' sessions_cleaned +ok +unknown +- +- +- +1'
+check "audit: user creation" matches "$OUT" ' user_created +ok +ada +ada '
+run - audit --json
+check "audit --json: exit 0" rc_is 0
+check "audit --json: one object per line, UTC times" pylines 'len(d) >= 8 and all(e["time"].endswith("Z") and e["event"] and e["outcome"] for e in d)'
+check "audit --json: newest first" pylines 'all(d[i]["id"] > d[i + 1]["id"] for i in range(len(d) - 1))'
+run - audit --user ada --json
+check "audit --user: only that user" pylines "len(d) >= 4 and all(e['user_id'] == '$ADA_ID' for e in d)"
+run - audit --user "${ADA_ID^^}" --json
+check "audit --user ID in upper case" pylines "len(d) >= 4 and all(e['user_id'] == '$ADA_ID' for e in d)"
+run - audit --event sessions_cleaned --json
+check "audit --event" pylines 'len(d) == 1 and d[0]["count"] == 1 and d[0]["user_id"] is None'
+run - audit --outcome revoked --json
+check "audit --outcome" pylines 'len(d) == 1 and d[0]["event"] == "user_logged_out"'
+run - audit --since 1h --limit 2 --json
+check "audit --since DURATION --limit" pylines 'len(d) == 2'
+run - audit --until 1h
+check "audit --until DURATION: nothing that old" has "$OUT" "no audit records"
+run - audit --since 2000-01-01 --until 2000-01-02T00:00:00Z
+check "audit ISO 8601 window: empty" has "$OUT" "no audit records"
+run - audit --since yesterday
+check "audit --since bad: exit 2" rc_is 2
+check "audit --since bad: one line" one_line "$ERR"
+run - audit --event logged_in
+check "audit --event unknown: exit 2" rc_is 2
+run - audit --limit 0
+check "audit --limit 0: exit 2" rc_is 2
+run - audit --since 2027-01-01 --until 2026-01-01
+check "audit --since after --until: exit 2" rc_is 2
+run - audit extra
+check "audit positional: exit 2" rc_is 2
+# A row as a failed login writes it (tests/http/test_audit_http.py makes real ones),
+# written here directly with hostile text: it must reach the terminal escaped, one line.
+"$PY" - "$DB" <<'EOF'
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1])
+now = int(time.time() * 1_000_000)
+db.execute("insert into audit_log (at, event, outcome, login, login_hash, ip) values"
+           " (?, 'login_failed', 'wrong_password', ?, ?, ?)",
+           (now, "x\r\nINFO login ok user=admin\x1b[31m\u202e", "ab" * 16, "192.0.2.9\x07"))
+db.commit()
+EOF
+run - audit --limit 1
+check "audit: hostile text escaped" has "$OUT" 'x\x0d\x0aINFO login ok user=admin\x1b[31m\xe2\x80\xae'
+check "audit: no raw control characters" no_raw_controls "$OUT"
+check "audit: one line for the record" test "$(printf '%s\n' "$OUT" | grep -c 'INFO login ok')" -eq 1
+run - audit --limit 1 --json
+check "audit --json: no raw control characters" no_raw_controls "$OUT"
+check "audit --json: all printable ASCII" matches "$OUT" '^[[:print:]]+$'
+check "audit --json: the text round-trips" pylines 'd[0]["login"] == "x\r\nINFO login ok user=admin\x1b[31m\u202e" and d[0]["ip"] == "192.0.2.9\x07"'
+run - audit --limit 1 --json --audit-retention-days 0
+check "audit with the trail off: rows still readable" pylines 'len(d) == 1'
 
 # ---- terminal: prompts without echo, confirmation ----
 # A pseudo-terminal drives the prompts: nothing typed may be echoed.
