@@ -41,7 +41,9 @@ void job_free(struct job *job) {
 
 static void run_job(void *arg) {
     struct job *j = arg;
+    authkit_event_set_client(j->ip); /* for the events of the work (audit trail) */
     j->work(j);
+    authkit_event_set_client(NULL);
     MHD_resume_connection(j->conn);
 }
 
@@ -565,6 +567,7 @@ static enum MHD_Result metrics_get(struct request *req) {
         g.active_sessions = (long long)n;
     g.password_queue = authkit_pool_waiting(srv->pool);
     authkit_pool_wait_stats(srv->pool, &g.password_wait_us, &g.password_jobs);
+    g.audit_failures = authkit_audit_failures(srv->ctx);
     char *text = authkit_metrics_render(&srv->metrics, &g);
     if (!text)
         return respond_error(req, AUTHKIT_NOMEM, NULL);

@@ -118,6 +118,11 @@ char *authkit_metrics_render(struct authkit_metrics *m, const struct authkit_met
         "authkit_password_queue_wait_seconds_sum %.6f\n"
         "authkit_password_queue_wait_seconds_count %llu\n",
         (double)g->password_wait_us / 1e6, (unsigned long long)g->password_jobs);
+    put(&t,
+        "# HELP authkit_audit_write_failures_total Events the audit trail could not store.\n"
+        "# TYPE authkit_audit_write_failures_total counter\n"
+        "authkit_audit_write_failures_total %llu\n",
+        (unsigned long long)g->audit_failures);
     if (!t.ok) {
         free(t.s);
         return NULL;

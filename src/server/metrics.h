@@ -38,6 +38,7 @@ struct authkit_metrics_gauges {
     size_t password_queue;
     uint64_t password_wait_us;
     uint64_t password_jobs;
+    uint64_t audit_failures; /* events the audit trail could not write */
 };
 
 /* The text exposition; malloc'd, caller frees. NULL when out of memory. */

@@ -125,7 +125,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                  "The request body is too large");
         return respond_json(req, MHD_HTTP_CONTENT_TOO_LARGE, body);
     }
-    return route_request(req);
+    /* Events of this request (a logout, a revocation, an expiry found) name its client in
+     * the audit trail; cleared after, as this thread serves other clients next. */
+    char ip[AUTHKIT_IP_SIZE];
+    client_ip(req, ip);
+    authkit_event_set_client(ip);
+    enum MHD_Result r = route_request(req);
+    authkit_event_set_client(NULL);
+    return r;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
