@@ -34,10 +34,11 @@ AUTHKIT_BEGIN_DECLS
  * it anyway where a terminal or a log parser shows it.
  *   outcome   "ok"; or for login_failed the reason code (authkit_event.reason:
  *             "unknown_login", "bad_password_input", "no_password", "wrong_password",
- *             "inactive_user"); "throttled" for login_throttled; "expired" for
- *             session_expired; "revoked" for a revoked session (user_logged_out);
- *             "user_deactivated" for sessions_revoked by a deactivation; for
- *             user_updated the fields changed ("email,is_active").
+ *             "inactive_user"); "throttled" for login_throttled; "expired" or
+ *             "idle_timeout" for session_expired; "revoked" for a revoked session
+ *             (user_logged_out); "user_deactivated", "logout_others" or "session_cap"
+ *             for sessions_revoked other than by a logout-all (authkit_event.reason);
+ *             for user_updated the fields changed ("email,is_active").
  *   user_id   the user concerned; "" when unknown (a login naming no user) or none.
  *   login     for login_failed and login_throttled: the name as typed, only when it
  *             names a user; for user_created: the username. Otherwise "".

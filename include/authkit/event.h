@@ -43,9 +43,12 @@ AUTHKIT_EXTERN const char *authkit_event_name(authkit_event_type type);
  *                     names a user), ip, reason (below)
  *   user_logged_out   user_id, session_id (the same id as at login); reason "revoked"
  *                     when ended by authkit_session_revoke() rather than by its token
- *   session_expired   user_id, session_id, expired_at
+ *   session_expired   user_id, session_id, expired_at; reason "idle_timeout" when the
+ *                     idle timeout ended it before its lifetime
  *   sessions_revoked  user_id, count; reason "user_deactivated" when deactivating the
- *                     user ended them (NULL for a logout-all)
+ *                     user ended them, "logout_others" for authkit_logout_others(),
+ *                     "session_cap" when a login ended the oldest beyond
+ *                     max_sessions_per_user (NULL for a logout-all)
  *   password_changed  user_id, count (sessions ended)
  *   login_throttled   login (as given; NULL for a re-authentication), user_id (when the
  *                     login names a user), ip; the attempt was refused unchecked

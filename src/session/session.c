@@ -78,7 +78,8 @@ static authkit_status issue_session(authkit_ctx *ctx, const struct authkit_store
         evicted)
         authkit__publish(ctx, &(authkit_event){.type = AUTHKIT_EVENT_SESSIONS_REVOKED,
                                                .user_id = row->user.id,
-                                               .count = evicted});
+                                               .count = evicted,
+                                               .reason = "session_cap"});
     return AUTHKIT_OK;
 }
 
@@ -227,10 +228,12 @@ static authkit_status validate_stored(authkit_ctx *ctx, const char *token, authk
     if (now >= end) {
         /* Whoever deletes the row publishes: the event fires once per session. */
         if (ctx->store->session_delete(ctx->store_state, digest, NULL, NULL) == AUTHKIT_OK)
-            authkit__publish(ctx, &(authkit_event){.type = AUTHKIT_EVENT_SESSION_EXPIRED,
-                                                   .user_id = s.info.user_id,
-                                                   .session_id = s.info.id,
-                                                   .expired_at = end});
+            authkit__publish(
+                ctx, &(authkit_event){.type = AUTHKIT_EVENT_SESSION_EXPIRED,
+                                      .user_id = s.info.user_id,
+                                      .session_id = s.info.id,
+                                      .expired_at = end,
+                                      .reason = end < s.info.expires_at ? "idle_timeout" : NULL});
         return not_authenticated(err);
     }
     if (!u.user.is_active)
@@ -349,7 +352,8 @@ authkit_status authkit_logout_others(authkit_ctx *ctx, const char *user_id,
     if (n)
         authkit__publish(ctx, &(authkit_event){.type = AUTHKIT_EVENT_SESSIONS_REVOKED,
                                                .user_id = user_id,
-                                               .count = n});
+                                               .count = n,
+                                               .reason = "logout_others"});
     return authkit__ok(err);
 }
 

@@ -464,6 +464,42 @@ static void test_retention(void) {
     fixture_teardown(&f);
 }
 
+/* Session control says why sessions ended: the per-user cap, logout of the others, the
+ * idle timeout. */
+static void test_session_control(void) {
+    fixture_options(&f);
+    f.opts.max_sessions_per_user = 2;
+    f.opts.session_idle_timeout_minutes = 5;
+    fixture_open(&f);
+    authkit_user ivy = fixture_user(&f, "ivy", PW);
+    login_ok("ivy", IP);
+    login_ok("ivy", IP);
+    authkit_login_result c = login_ok("ivy", IP);
+    authkit_audit_filter revoked = {.type = AUTHKIT_EVENT_SESSIONS_REVOKED};
+    authkit_audit_entry e[4];
+    size_t n = 0;
+    CHECK_OK(authkit_audit_query(f.ctx, &revoked, e, 4, &n, NULL));
+    CHECK_INT(n, 1);
+    CHECK_STR(e[0].outcome, "session_cap");
+    CHECK_STR(e[0].user_id, ivy.id);
+    CHECK_INT(e[0].count, 1);
+    size_t others = 0;
+    CHECK_OK(authkit_logout_others(f.ctx, ivy.id, c.session_id, &others, NULL));
+    CHECK_INT(others, 1);
+    CHECK_OK(authkit_audit_query(f.ctx, &revoked, e, 4, &n, NULL));
+    CHECK_INT(n, 2);
+    CHECK_STR(e[0].outcome, "logout_others");
+    CHECK_INT(e[0].count, 1);
+    fixture_advance(&f, 6 * 60);
+    authkit_user who;
+    size_t before = count_rows();
+    CHECK_STATUS(authkit_session_validate(f.ctx, c.token, &who, NULL, NULL),
+                 AUTHKIT_NOT_AUTHENTICATED);
+    authkit_audit_entry x = EXPECT(before, "session_expired", "idle_timeout", ivy.id, "");
+    CHECK_STR(x.session_id, c.session_id);
+    fixture_teardown(&f);
+}
+
 static void test_query_arguments(void) {
     fixture_setup(&f);
     fixture_user(&f, "hal", PW);
@@ -502,6 +538,7 @@ int main(void) {
     test_no_secrets_stored();
     test_best_effort();
     test_retention();
+    test_session_control();
     test_query_arguments();
     return check_done("test_audit");
 }
