@@ -16,16 +16,16 @@ static const char *const sql[] = {
     [ST_GET - ST_GET] =
         "SELECT attempts, blocked_until, updated_at FROM login_throttle WHERE key = ?1",
     [ST_PUT - ST_GET] =
-        "INSERT INTO login_throttle (key, attempts, blocked_until, updated_at) "
-        "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (key) DO UPDATE SET "
-        "attempts = excluded.attempts, blocked_until = excluded.blocked_until, "
-        "updated_at = excluded.updated_at",
+        ("INSERT INTO login_throttle (key, attempts, blocked_until, updated_at) "
+         "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (key) DO UPDATE SET "
+         "attempts = excluded.attempts, blocked_until = excluded.blocked_until, "
+         "updated_at = excluded.updated_at"),
     [ST_DELETE - ST_GET] =
         "DELETE FROM login_throttle WHERE key = ?1",
     /* Oldest first through the updated_at index, at most ?3 rows per call. */
     [ST_PRUNE - ST_GET] =
-        "DELETE FROM login_throttle WHERE key IN (SELECT key FROM login_throttle "
-        "WHERE updated_at <= ?2 AND blocked_until <= ?1 ORDER BY updated_at LIMIT ?3)",
+        ("DELETE FROM login_throttle WHERE key IN (SELECT key FROM login_throttle "
+         "WHERE updated_at <= ?2 AND blocked_until <= ?1 ORDER BY updated_at LIMIT ?3)"),
 };
 /* clang-format on */
 
