@@ -17,6 +17,8 @@ static const char bcrypt_alphabet[] =
 
 /* Relaxed is enough: the counter orders nothing, it only has to miss no increment. */
 static _Atomic uint64_t bcrypt_runs;
+/* Per thread, so that a test reads its own run and not another thread's. */
+static _Thread_local int bcrypt_last_cost;
 
 static bool is_bcrypt_char(char c) {
     return c == '.' || c == '/' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
@@ -60,6 +62,10 @@ uint64_t authkit__bcrypt_runs(void) {
     return atomic_load_explicit(&bcrypt_runs, memory_order_relaxed);
 }
 
+int authkit__bcrypt_last_cost(void) {
+    return bcrypt_last_cost;
+}
+
 authkit_status authkit_password_check_bytes(const char *password, size_t len) {
     if (!password)
         return len == 0 ? AUTHKIT_OK : AUTHKIT_INVALID_ARGUMENT;
@@ -82,6 +88,10 @@ static authkit_status run_crypt(const char *phrase, const char *setting,
     if (!data)
         return AUTHKIT_NOMEM;
     atomic_fetch_add_explicit(&bcrypt_runs, 1, memory_order_relaxed);
+    /* The cost is the NN of "$2b$NN$"; a setting of another shape records 0. */
+    bool has_cost = strnlen(setting, 7) == 7 && setting[4] >= '0' && setting[4] <= '9' &&
+                    setting[5] >= '0' && setting[5] <= '9';
+    bcrypt_last_cost = has_cost ? (setting[4] - '0') * 10 + (setting[5] - '0') : 0;
     const char *result = crypt_rn(phrase, setting, data, (int)sizeof *data);
     authkit_status status = AUTHKIT_INVALID_HASH;
     if (result && strnlen(result, AUTHKIT_HASH_SIZE) == BCRYPT_HASH_LEN) {

@@ -30,4 +30,9 @@ authkit_status authkit__bcrypt_dummy_hash(int cost, char out[AUTHKIT_HASH_SIZE])
  * tests prove that each failed login path does the same work. */
 uint64_t authkit__bcrypt_runs(void);
 
+/* The cost of the last bcrypt computation run on the calling thread (read from the
+ * setting it ran with), or 0 if none has run there. With authkit__bcrypt_runs() it lets
+ * tests prove that a failed login runs one bcrypt at the configured cost. */
+int authkit__bcrypt_last_cost(void);
+
 #endif

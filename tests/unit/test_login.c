@@ -1,0 +1,74 @@
+/* The equal-cost login path (src/password/login.c and the context's dummy hash): for two
+ * configured costs, the dummy hash has that cost, and every failed login - unknown user,
+ * wrong password, inactive user, user without a password, by username and by email - runs
+ * exactly one bcrypt, at the configured cost. The timing itself is measured by
+ * bench/bench_timing.c. */
+#include <sodium.h>
+
+#include "check.h"
+#include "core/ctx.h"
+#include "fixture.h"
+#include "password/bcrypt.h"
+#include "password/login.h"
+
+#define PW "sleet over the quay"
+
+static void check_cost(int cost) {
+    struct fixture f;
+    fixture_options(&f);
+    f.opts.bcrypt_cost = cost;
+    fixture_open(&f);
+
+    /* The dummy hash is a valid hash of the configured cost that matches nothing. */
+    CHECK_MSG(authkit__bcrypt_hash_acceptable(f.ctx->dummy_hash), "cost %d: dummy \"%s\"", cost,
+              f.ctx->dummy_hash);
+    CHECK_MSG(authkit__bcrypt_cost(f.ctx->dummy_hash) == cost, "cost %d: dummy hash cost %d", cost,
+              authkit__bcrypt_cost(f.ctx->dummy_hash));
+    CHECK_MSG(authkit_password_verify(PW, strlen(PW), f.ctx->dummy_hash) == AUTHKIT_MISMATCH,
+              "cost %d: the dummy hash is refused instead of compared", cost);
+
+    fixture_user(&f, "known", PW);
+    authkit_user off = fixture_user(&f, "inactive", PW);
+    authkit_user_update up = {.set_is_active = true, .is_active = false};
+    CHECK_OK(authkit_user_update_fields(f.ctx, off.id, &up, NULL, NULL));
+    fixture_user(&f, "no_password", NULL);
+    const struct {
+        const char *login, *password;
+    } rows[] = {
+        {"nobody", PW},
+        {"nobody@example.com", PW},
+        {"known", "sleet over the quai"},
+        {"known@example.com", "sleet over the quai"},
+        {"inactive", PW},
+        {"inactive@example.com", PW},
+        {"no_password", PW},
+        {"no_password@example.com", PW},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        authkit_login_result r;
+        uint64_t runs = authkit__bcrypt_runs();
+        authkit_status st = authkit_authenticate(f.ctx, rows[i].login, rows[i].password,
+                                                 strlen(rows[i].password), NULL, &r, NULL);
+        uint64_t ran = authkit__bcrypt_runs() - runs;
+        CHECK_MSG(st == AUTHKIT_AUTHENTICATION, "cost %d row %zu: %s", cost, i,
+                  authkit_status_name(st));
+        CHECK_MSG(ran == 1, "cost %d row %zu: %llu bcrypt runs", cost, i, (unsigned long long)ran);
+        CHECK_MSG(authkit__bcrypt_last_cost() == cost, "cost %d row %zu: bcrypt ran at cost %d",
+                  cost, i, authkit__bcrypt_last_cost());
+    }
+    /* The same through the helper alone, with no stored hash at all. */
+    uint64_t runs = authkit__bcrypt_runs();
+    CHECK_STATUS(authkit__password_verify_equalized(NULL, f.ctx->dummy_hash, PW, strlen(PW)),
+                 AUTHKIT_MISMATCH);
+    CHECK_INT(authkit__bcrypt_runs() - runs, 1);
+    CHECK_INT(authkit__bcrypt_last_cost(), cost);
+    fixture_teardown(&f);
+}
+
+int main(void) {
+    if (sodium_init() < 0)
+        return 1;
+    check_cost(4);
+    check_cost(6);
+    return check_done("test_login");
+}
