@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libcrypt-dev libsodium-dev libsqlite3-dev libjansson-dev libmicrohttpd-dev
   libpq-dev postgresql
-  python3 python3-bcrypt python3-jwt
+  python3 python3-bcrypt python3-jwt python3-zxcvbn
   clang libclang-rt-14-dev
   nginx chromium nodejs wrk sqlite3 curl
 )
