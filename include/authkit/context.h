@@ -25,7 +25,8 @@ typedef struct authkit_options {
     /* true: sessions are rows in the store (revocable one by one). false: stateless HS256
      * tokens signed with session_secret. Default true. */
     bool enable_session_storage;
-    /* Shortest password accepted when one is set, in characters (1..72). Default 8. */
+    /* Shortest password accepted when one is set, in characters (8..72). Default 8.
+     * See authkit_password_policy_check() for the whole policy. */
     int password_min_length;
     /* bcrypt cost for new hashes (4..31). Default 12. */
     int bcrypt_cost;
@@ -60,6 +61,10 @@ typedef struct authkit_options {
     /* Days the audit trail (authkit/audit.h) keeps a row (0..36500); the cleanup thread
      * deletes older ones. 0 writes no trail at all. Default 90. */
     int audit_retention_days;
+    /* The name of the service: a new password may not be based on it (see
+     * authkit_password_policy_check()). At most 100 bytes; NULL or "" turns the check off.
+     * Default "authkit". */
+    const char *service_name;
 } authkit_options;
 
 /* Fills `opts` with the defaults above (session_secret NULL). */

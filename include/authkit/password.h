@@ -1,10 +1,12 @@
-/* bcrypt password hashing through libxcrypt. Stateless; safe from any thread.
+/* bcrypt password hashing through libxcrypt, and the context's policy for new passwords.
+ * Every function here is safe from any thread.
  * Passwords are (pointer, length) pairs, never NUL-terminated strings, so that a NUL
  * byte or an over-long password is refused instead of silently shortened. */
 #ifndef AUTHKIT_PASSWORD_H
 #define AUTHKIT_PASSWORD_H
 
 #include "common.h"
+#include "context.h"
 #include "status.h"
 
 AUTHKIT_BEGIN_DECLS
@@ -39,6 +41,27 @@ AUTHKIT_EXTERN authkit_status authkit_password_hash(const char *password, size_t
 AUTHKIT_NODISCARD AUTHKIT_EXTERN authkit_status authkit_password_verify(const char *password,
                                                                         size_t len,
                                                                         const char *hash);
+
+/* Checks a candidate new password against the context's policy, the one that
+ * authkit_user_create() and authkit_user_set_password() apply (never applied at login):
+ *   - at least `password_min_length` characters (Unicode code points, not bytes);
+ *   - at most 72 bytes and no NUL byte (authkit_password_check_bytes);
+ *   - not containing `username` when it has 4 or more characters, and not `username`,
+ *     the whole `email` address, its local part or the option `service_name` with only
+ *     digits and punctuation added before or after (ASCII case ignored);
+ *   - not a common password: lower-cased, not an entry of the built-in list of about
+ *     30,000 common passwords, nor an entry followed only by digits and punctuation
+ *     ("Password1!" is refused because "password1" and "password" are entries).
+ * No composition rules. `username` and `email` may be NULL (not known yet); `email` is
+ * normalised as authkit_user_create() does it, and ignored if it is not a valid address.
+ * Returns AUTHKIT_OK; AUTHKIT_VALIDATION with err->field "password" and the reason in
+ * err->message ("Password is too short (minimum 8 characters)", "Password is in a list of
+ * commonly used passwords", "Password must not contain your username", ...);
+ * AUTHKIT_PASSWORD_TOO_LONG; AUTHKIT_PASSWORD_HAS_NUL; AUTHKIT_INVALID_ARGUMENT (invalid
+ * context, or NULL `password` with a non-zero `len`). */
+AUTHKIT_NODISCARD AUTHKIT_EXTERN authkit_status
+authkit_password_policy_check(const authkit_ctx *ctx, const char *password, size_t len,
+                              const char *username, const char *email, authkit_error *err);
 
 /* true when `hash` should be replaced after a successful verification: its prefix is
  * not "$2b$" or its cost differs from `cost`. A malformed hash also needs rehashing. */

@@ -22,9 +22,10 @@ typedef struct authkit_user {
     authkit_time updated_at;
 } authkit_user;
 
-/* Input of authkit_user_create(). Give `password` (hashed with bcrypt), or `password_hash`
- * (a bcrypt hash stored verbatim, for imports), or neither (the user cannot log in with a
- * password). Giving both is a VALIDATION error. */
+/* Input of authkit_user_create(). Give `password` (checked against the policy of
+ * authkit_password_policy_check() with this username and email, then hashed with bcrypt),
+ * or `password_hash` (a bcrypt hash stored verbatim, for imports; no policy applies), or
+ * neither (the user cannot log in with a password). Giving both is a VALIDATION error. */
 typedef struct authkit_user_new {
     const char *email;
     const char *username;
@@ -78,7 +79,8 @@ AUTHKIT_EXTERN authkit_status authkit_user_update_fields(authkit_ctx *ctx, const
                                                          const authkit_user_update *in,
                                                          authkit_user *out, authkit_error *err);
 
-/* Sets a new password (policy: minimum length, at most 72 bytes, no NUL), ends every
+/* Sets a new password (the policy of authkit_password_policy_check(), with the user's
+ * username and email as context words), ends every
  * session of the user (and, in stateless mode, every token issued so far) and publishes
  * AUTHKIT_EVENT_PASSWORD_CHANGED. A NULL password with length 0 removes the password.
  * Returns AUTHKIT_OK, AUTHKIT_NOT_FOUND, AUTHKIT_VALIDATION, AUTHKIT_PASSWORD_TOO_LONG,

@@ -39,6 +39,7 @@ enum setting_id {
     S_IDLE_TIMEOUT,
     S_MAX_SESSIONS,
     S_AUDIT_RETENTION,
+    S_SERVICE_NAME,
     S_COUNT
 };
 
@@ -57,7 +58,7 @@ static const struct setting settings[S_COUNT] = {
     [S_STORAGE] = {"--stateless", "false", "AUTHKIT_ENABLE_SESSION_STORAGE", 0, 0},
     [S_COST] = {"--bcrypt-cost", NULL, "AUTHKIT_BCRYPT_COST", AUTHKIT_BCRYPT_COST_MIN,
                 AUTHKIT_BCRYPT_COST_MAX},
-    [S_MIN_LENGTH] = {"--password-min-length", NULL, "AUTHKIT_PASSWORD_MIN_LENGTH", 1,
+    [S_MIN_LENGTH] = {"--password-min-length", NULL, "AUTHKIT_PASSWORD_MIN_LENGTH", 8,
                       AUTHKIT_PASSWORD_MAX_BYTES},
     /* The library accepts at most a day (86400000 ms). */
     [S_CLEANUP] = {"--cleanup-interval", NULL, "AUTHKIT_CLEANUP_INTERVAL_SECONDS", 0, 86400},
@@ -81,6 +82,7 @@ static const struct setting settings[S_COUNT] = {
     [S_MAX_SESSIONS] = {"--max-sessions", NULL, "AUTHKIT_MAX_SESSIONS_PER_USER", 0, 100000},
     [S_AUDIT_RETENTION] = {"--audit-retention-days", NULL, "AUTHKIT_AUDIT_RETENTION_DAYS", 0,
                            36500},
+    [S_SERVICE_NAME] = {"--service-name", NULL, "AUTHKIT_SERVICE_NAME", 0, 0},
 };
 
 #define DOTENV_LINE_MAX 8192
@@ -117,6 +119,8 @@ static void set_defaults(struct authkit_config *cfg) {
     cfg->password_queue = 64;
     cfg->max_body_bytes = 16384;
     cfg->http_threads = 0;
+    snprintf(cfg->service_name, sizeof cfg->service_name, "%s", cfg->lib.service_name);
+    cfg->lib.service_name = cfg->service_name;
     cfg->lib.database_url = cfg->database_url;
     cfg->lib.session_secret = NULL;
 }
@@ -535,6 +539,9 @@ static int apply(struct authkit_config *cfg, int id, const char *text, const cha
             if (!cookie_domain_ok(cfg->cookie_domain))
                 return fail(err, err_size, "%s: '%.80s' is not a valid domain name", origin, text);
             return 0;
+        case S_SERVICE_NAME:
+            return copy_text(cfg->service_name, sizeof cfg->service_name, text, origin, err,
+                             err_size);
         default:
             return apply_number(cfg, id, text, origin, err, err_size);
     }
@@ -591,6 +598,7 @@ int authkit_config_load(struct authkit_config *cfg, int *argc, char **argv, char
     free_dotenv(&src);
     cfg->lib.database_url = cfg->database_url;
     cfg->lib.session_secret = cfg->session_secret[0] ? cfg->session_secret : NULL;
+    cfg->lib.service_name = cfg->service_name;
     return rc;
 }
 

@@ -29,6 +29,8 @@ struct authkit_config {
     int http_threads;      /* threads serving HTTP; 0 = number of cores */
     /* Peers whose X-Forwarded-For gives the client's address (default: none). */
     struct authkit_proxies trusted_proxies;
+    /* "authkit": no new password may be based on it ("" turns that check off). */
+    char service_name[101];
 };
 
 /* Flags every subcommand accepts (and the environment variable of each):
@@ -38,7 +40,7 @@ struct authkit_config {
  *   --session-timeout MIN     AUTHKIT_SESSION_TIMEOUT_MINUTES (30)
  *   --stateless               AUTHKIT_ENABLE_SESSION_STORAGE=false
  *   --bcrypt-cost N           AUTHKIT_BCRYPT_COST            (12)
- *   --password-min-length N   AUTHKIT_PASSWORD_MIN_LENGTH    (8)
+ *   --password-min-length N   AUTHKIT_PASSWORD_MIN_LENGTH    (8; 8..72)
  *   --cleanup-interval SEC    AUTHKIT_CLEANUP_INTERVAL_SECONDS (600; 0 disables)
  *   --cookie-name NAME        AUTHKIT_COOKIE_NAME            (__Host-session_token)
  *   --cookie-domain DOMAIN    AUTHKIT_COOKIE_DOMAIN          (none)
@@ -55,6 +57,7 @@ struct authkit_config {
  *   --idle-timeout MIN        AUTHKIT_SESSION_IDLE_TIMEOUT_MINUTES (0: off)
  *   --max-sessions N          AUTHKIT_MAX_SESSIONS_PER_USER  (0: no cap)
  *   --audit-retention-days N       AUTHKIT_AUDIT_RETENTION_DAYS      (90; 0 keeps no trail)
+ *   --service-name NAME       AUTHKIT_SERVICE_NAME           (authkit)
  * Booleans in the environment accept 1/0, true/false, yes/no, on/off. */
 
 /* Fills `cfg` from the sources above. Recognised flags are removed from argv (argc/argv

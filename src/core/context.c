@@ -10,6 +10,9 @@
 #include "password/bcrypt.h"
 
 #define SECRET_MIN_CHARS 32
+/* ASVS 5.0 6.2.1 (level 1) asks for at least 8 characters. */
+#define PASSWORD_MIN_FLOOR   8
+#define SERVICE_NAME_MAX_LEN 100
 
 void authkit_options_init(authkit_options *opts) {
     if (!opts)
@@ -29,6 +32,7 @@ void authkit_options_init(authkit_options *opts) {
         .throttle_pair_failures = 5,
         .throttle_max_delay_seconds = 3600,
         .audit_retention_days = 90,
+        .service_name = "authkit",
     };
 }
 
@@ -71,7 +75,7 @@ static authkit_status check_options(const authkit_options *o, authkit_error *err
         return authkit__fail(err, AUTHKIT_CONFIG, "database_url", "database_url is required");
     authkit_status st;
     if ((st = check_range(err, "session_timeout_minutes", o->session_timeout_minutes, 1, 525600)) ||
-        (st = check_range(err, "password_min_length", o->password_min_length, 1,
+        (st = check_range(err, "password_min_length", o->password_min_length, PASSWORD_MIN_FLOOR,
                           AUTHKIT_PASSWORD_MAX_BYTES)) ||
         (st = check_range(err, "bcrypt_cost", o->bcrypt_cost, AUTHKIT_BCRYPT_COST_MIN,
                           AUTHKIT_BCRYPT_COST_MAX)) ||
@@ -90,6 +94,9 @@ static authkit_status check_options(const authkit_options *o, authkit_error *err
         (st = check_range(err, "audit_retention_days", o->audit_retention_days, 0,
                           AUTHKIT_AUDIT_RETENTION_MAX_DAYS)))
         return st;
+    if (o->service_name && strlen(o->service_name) > SERVICE_NAME_MAX_LEN)
+        return authkit__fail(err, AUTHKIT_CONFIG, "service_name",
+                             "service_name must be at most %d bytes", SERVICE_NAME_MAX_LEN);
     return AUTHKIT_OK;
 }
 
@@ -162,13 +169,15 @@ authkit_status authkit_open(const authkit_options *opts, authkit_ctx **out, auth
     ctx->opts = *opts;
     ctx->secret_len = strlen(opts->session_secret);
     ctx->database_url = strdup(opts->database_url);
+    ctx->service_name = opts->service_name ? strdup(opts->service_name) : NULL;
     /* sodium_malloc: guarded pages, never swapped, wiped on free. */
     ctx->secret = secret_dup(opts->session_secret, ctx->secret_len);
     ctx->opts.database_url = ctx->database_url;
     ctx->opts.session_secret = ctx->secret;
+    ctx->opts.service_name = ctx->service_name;
     ctx->magic = AUTHKIT_CTX_MAGIC;
     atomic_init(&ctx->audit_failures, 0);
-    if (!ctx->database_url || !ctx->secret) {
+    if (!ctx->database_url || !ctx->secret || (opts->service_name && !ctx->service_name)) {
         st = authkit__fail(err, AUTHKIT_NOMEM, NULL, NULL);
         goto fail_alloc;
     }
@@ -210,6 +219,7 @@ fail_bus:
     authkit__bus_destroy(&ctx->bus);
 fail_alloc:
     free(ctx->database_url);
+    free(ctx->service_name);
     sodium_free(ctx->secret);
     sodium_memzero(ctx->throttle_key, sizeof ctx->throttle_key);
     sodium_memzero(ctx->csrf_key, sizeof ctx->csrf_key);
@@ -227,6 +237,7 @@ void authkit_close(authkit_ctx *ctx) {
     authkit__roles_destroy(&ctx->roles);
     authkit__bus_destroy(&ctx->bus);
     free(ctx->database_url);
+    free(ctx->service_name);
     sodium_free(ctx->secret);
     sodium_memzero(ctx->throttle_key, sizeof ctx->throttle_key);
     sodium_memzero(ctx->csrf_key, sizeof ctx->csrf_key);

@@ -24,6 +24,7 @@ struct authkit_ctx {
     uint32_t magic;
     authkit_options opts; /* strings point to the copies below */
     char *database_url;
+    char *service_name; /* NULL when not configured */
     char *secret;
     size_t secret_len;
     const struct authkit_store_ops *store;

@@ -16,10 +16,13 @@
             return authkit__fail(err, AUTHKIT_INVALID_ARGUMENT, NULL, "invalid context");          \
     } while (0)
 
-/* Hashes a new password after the policy check, at the context's cost. */
+/* Hashes a new password of `who` (its username and email are context words) after the
+ * policy check, at the context's cost. */
 static authkit_status hash_new_password(authkit_ctx *ctx, const char *password, size_t len,
-                                        char out[AUTHKIT_HASH_SIZE], authkit_error *err) {
-    authkit_status st = authkit__password_policy(password, len, ctx->opts.password_min_length, err);
+                                        const authkit_user *who, char out[AUTHKIT_HASH_SIZE],
+                                        authkit_error *err) {
+    authkit_status st =
+        authkit_password_policy_check(ctx, password, len, who->username, who->email, err);
     if (st != AUTHKIT_OK)
         return st;
     st = authkit_password_hash(password, len, ctx->opts.bcrypt_cost, out);
@@ -45,9 +48,10 @@ authkit_status authkit_user_create(authkit_ctx *ctx, const authkit_user_new *in,
     if (!in->password && in->password_len)
         return authkit__fail(err, AUTHKIT_INVALID_ARGUMENT, "password",
                              "password is NULL but password_len is not 0");
+    authkit__strlcpy(row.user.username, in->username, sizeof row.user.username);
     if (in->password) {
-        if ((st = hash_new_password(ctx, in->password, in->password_len, row.password_hash, err)) !=
-            AUTHKIT_OK)
+        if ((st = hash_new_password(ctx, in->password, in->password_len, &row.user,
+                                    row.password_hash, err)) != AUTHKIT_OK)
             return st;
     } else if (in->password_hash) {
         if (!authkit__bcrypt_hash_acceptable(in->password_hash))
@@ -55,7 +59,6 @@ authkit_status authkit_user_create(authkit_ctx *ctx, const authkit_user_new *in,
                                  "Password hash must be a bcrypt hash ($2a$, $2b$ or $2y$)");
         authkit__strlcpy(row.password_hash, in->password_hash, sizeof row.password_hash);
     }
-    authkit__strlcpy(row.user.username, in->username, sizeof row.user.username);
     authkit__strlcpy(row.user.global_role, role, sizeof row.user.global_role);
     authkit__uuid_v4(row.user.id);
     authkit_time now = authkit_now(ctx);
@@ -183,12 +186,16 @@ authkit_status authkit_user_set_password(authkit_ctx *ctx, const char *id, const
     CHECK_CTX(ctx);
     char hash[AUTHKIT_HASH_SIZE] = "";
     authkit_status st;
-    if (password || len) {
-        if ((st = hash_new_password(ctx, password, len, hash, err)) != AUTHKIT_OK)
-            return st;
-    }
     if (!id || !authkit__uuid_valid(id))
         return authkit__fail(err, AUTHKIT_NOT_FOUND, NULL, "User not found");
+    if (password || len) {
+        /* The user first: its username and email are part of the policy. */
+        struct authkit_store_user row;
+        if ((st = load_row(ctx, AUTHKIT_USER_BY_ID, id, &row, err)) != AUTHKIT_OK)
+            return st;
+        if ((st = hash_new_password(ctx, password, len, &row.user, hash, err)) != AUTHKIT_OK)
+            return st;
+    }
     size_t ended = 0;
     st = ctx->store->user_set_password(ctx->store_state, id, hash, authkit_now(ctx), &ended, err);
     if (st == AUTHKIT_NOT_FOUND)

@@ -2,7 +2,6 @@
 
 #include <string.h>
 
-#include "authkit/password.h"
 #include "core/error.h"
 #include "user/roles.h"
 
@@ -27,20 +26,5 @@ authkit_status authkit__role_check(const char *role, authkit_error *err) {
     if (!role || !authkit__role_name_valid(role))
         return authkit__fail(err, AUTHKIT_VALIDATION, "global_role",
                              "Role must be 1 to 50 characters of letters, digits, _ . : -");
-    return AUTHKIT_OK;
-}
-
-authkit_status authkit__password_policy(const char *password, size_t len, int min_chars,
-                                        authkit_error *err) {
-    authkit_status st = authkit_password_check_bytes(password, len);
-    if (st != AUTHKIT_OK)
-        return authkit__fail(err, st, "password", NULL);
-    /* Characters, not bytes: "é" counts once. Continuation bytes are 10xxxxxx. */
-    size_t chars = 0;
-    for (size_t i = 0; i < len; i++)
-        chars += ((unsigned char)password[i] & 0xc0) != 0x80;
-    if (chars < (size_t)min_chars)
-        return authkit__fail(err, AUTHKIT_VALIDATION, "password",
-                             "Password must be at least %d characters", min_chars);
     return AUTHKIT_OK;
 }

@@ -11,10 +11,4 @@ authkit_status authkit__username_check(const char *username, authkit_error *err)
 /* A role name (authkit__role_name_valid). AUTHKIT_OK or AUTHKIT_VALIDATION. */
 authkit_status authkit__role_check(const char *role, authkit_error *err);
 
-/* The password policy for a new password: at least `min_chars` characters (UTF-8 code
- * points), at most 72 bytes, no NUL. AUTHKIT_OK, AUTHKIT_VALIDATION,
- * AUTHKIT_PASSWORD_TOO_LONG or AUTHKIT_PASSWORD_HAS_NUL (field "password"). */
-authkit_status authkit__password_policy(const char *password, size_t len, int min_chars,
-                                        authkit_error *err);
-
 #endif

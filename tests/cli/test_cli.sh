@@ -215,7 +215,19 @@ run "" user add --email bob@example.com --username bob
 check "empty password: exit 1" rc_is 1
 run "short" user add --email bob@example.com --username bob
 check "too-short password: exit 1" rc_is 1
-check "too-short password: says why" has "$ERR" "at least 8"
+check "too-short password: says why" has "$ERR" "Password is too short (minimum 8 characters)"
+run "Password1!" user add --email bob@example.com --username bob
+check "common password: exit 1" rc_is 1
+check "common password: says why" has "$ERR" "Password is in a list of commonly used passwords"
+run - user show bob
+check "common password: no user made" rc_is 3
+run "Builder!2024" user add --email builder@example.com --username bob_b
+check "password based on the email: exit 1" rc_is 1
+check "password based on the email: says why" has "$ERR" "based on your email address"
+run "AuthKit#1" user add --email bob@example.com --username bob
+check "password based on the default service name: says why" has "$ERR" "name of this service"
+run "Acme-2024" --service-name acme user add --email bob@example.com --username bob
+check "--service-name: a password based on it is refused" has "$ERR" "name of this service"
 run "$(printf 'x%.0s' {1..80})" user add --email bob@example.com --username bob
 check "over-long password: exit 1" rc_is 1
 check "over-long password: says 72 bytes" has "$ERR" "72 bytes"
@@ -300,6 +312,11 @@ run "$NEW_PASSWORD" user set-password nobody
 check "set-password unknown user: exit 3" rc_is 3
 run "short" user set-password ada
 check "set-password too short: exit 1" rc_is 1
+run "ada-2024!" user set-password ada
+check "set-password containing the username: exit 1" rc_is 1
+check "set-password containing the username: says why" has "$ERR" "based on your username"
+run "qwertyuiop" user set-password ada
+check "set-password common: says why" has "$ERR" "commonly used passwords"
 
 # ---- disable and enable ----
 run - user disable ada

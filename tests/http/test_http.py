@@ -1111,6 +1111,23 @@ class SessionTests(ServerTestCase):
         self.assertEqual(self.srv.login(u["username"], u["password"]).status, 200)
         self.assertEqual(self.srv.login(u["username"], "short").status, 401)
 
+    def test_password_common_or_based_on_username(self):
+        # The policy's reason reaches the client; nothing changes.
+        u = self.srv.add_user()
+        token = self.srv.token(u)
+        for new, reason in (("Password1!", "Password is in a list of commonly used passwords"),
+                            ("qwertyuiop", "Password is in a list of commonly used passwords"),
+                            (u["username"] + "-2024", "Password must not contain your username")):
+            r = self.change_password(token, u["password"], new)
+            body = self.assertJsonError(r, 400)
+            self.assertEqual(body.get("error"), "VALIDATION_ERROR", r)
+            self.assertEqual(body.get("field"), "new_password", r)
+            self.assertEqual(body.get("message"), reason, r)
+            self.assertNoCookie(r)
+            self.assertEqual(self.srv.login(u["username"], new).status, 401)
+        self.assertEqual(self.srv.get("/me", token=token).status, 200)
+        self.assertEqual(self.srv.login(u["username"], u["password"]).status, 200)
+
     def test_password_bad_new_bytes(self):
         u = self.srv.add_user()
         token = self.srv.token(u)

@@ -20,6 +20,7 @@ static void test_defaults(void) {
     CHECK_INT(o.cleanup_interval_ms, 600000);
     CHECK_INT(o.cleanup_batch_size, 1000);
     CHECK(o.clock == NULL);
+    CHECK_STR(o.service_name, "authkit");
     authkit_options_init(NULL); /* no crash */
 }
 
@@ -40,6 +41,8 @@ static void test_bad_options(void) {
         {"session_timeout_minutes", secret32, 0, 8, 4, 0, 1000, NULL, AUTHKIT_CONFIG},
         {"session_timeout_minutes", secret32, -1, 8, 4, 0, 1000, NULL, AUTHKIT_CONFIG},
         {"password_min_length", secret32, 30, 0, 4, 0, 1000, NULL, AUTHKIT_CONFIG},
+        {"password_min_length", secret32, 30, 7, 4, 0, 1000, NULL, AUTHKIT_CONFIG},
+        {"", secret32, 30, 72, 4, 0, 1000, NULL, AUTHKIT_OK},
         {"password_min_length", secret32, 30, 73, 4, 0, 1000, NULL, AUTHKIT_CONFIG},
         {"bcrypt_cost", secret32, 30, 8, 3, 0, 1000, NULL, AUTHKIT_CONFIG},
         {"bcrypt_cost", secret32, 30, 8, 32, 0, 1000, NULL, AUTHKIT_CONFIG},
@@ -74,6 +77,23 @@ static void test_bad_options(void) {
                           strstr(err.message, rows[i].secret) == NULL,
                       "row %zu", i);
         }
+        authkit_close(ctx);
+    }
+    /* service_name: at most 100 bytes; NULL and "" are valid (no check). */
+    static const char name101[] =
+        "0123456789012345678901234567890123456789012345678901234567890123456789"
+        "0123456789012345678901234567890";
+    const char *names[] = {name101 + 1, name101, NULL, ""};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        authkit_options o = f.opts;
+        o.service_name = names[i];
+        authkit_ctx *ctx = NULL;
+        authkit_error err;
+        authkit_status st = authkit_open(&o, &ctx, &err);
+        CHECK_MSG(st == (i == 1 ? AUTHKIT_CONFIG : AUTHKIT_OK), "service_name row %zu: %s", i,
+                  authkit_status_name(st));
+        if (i == 1)
+            CHECK_MSG(strcmp(err.field, "service_name") == 0, "service_name row %zu", i);
         authkit_close(ctx);
     }
     authkit_options o = f.opts;

@@ -178,7 +178,7 @@ static void test_failing_callbacks(void) {
     CHECK_OK(authkit_event_subscribe(fx.ctx, AUTHKIT_EVENT_ALL, tag_cb, &good, NULL));
 
     authkit_user u, got;
-    CHECK_OK(create("failing", "password1", &u));
+    CHECK_OK(create("failing", "gold-fern", &u));
     EXPECT_TRACE(&t, 0, "F:user_created;G:user_created;");
     CHECK_INT(authkit_event_failures(fx.ctx), 1);
     CHECK_OK(authkit_user_get_by_id(fx.ctx, u.id, &got, NULL));
@@ -187,7 +187,7 @@ static void test_failing_callbacks(void) {
     CHECK_OK(authkit_event_subscribe(fx.ctx, AUTHKIT_EVENT_ALL, tag_cb, &bad2, &idm));
     authkit_login_result r;
     authkit_error err;
-    CHECK_OK(authkit_authenticate(fx.ctx, "failing", "password1", 9, NULL, &r, &err));
+    CHECK_OK(authkit_authenticate(fx.ctx, "failing", "gold-fern", 9, NULL, &r, &err));
     CHECK_INT(err.status, AUTHKIT_OK);
     EXPECT_TRACE(&t, 1, "G:user_logged_in;M:user_logged_in;");
     CHECK_INT(authkit_event_failures(fx.ctx), 2);

@@ -250,14 +250,14 @@ static void test_create_fields(void) {
     authkit_error wrong, off;
     in = (authkit_user_new){.email = "dan@example.com",
                             .username = "dan",
-                            .password = "password1",
+                            .password = "gold-fern",
                             .password_len = 9,
                             .inactive = true};
     CHECK_OK(authkit_user_create(fx.ctx, &in, &u, NULL));
     CHECK(!u.is_active);
     CHECK(u.has_password);
-    CHECK_STATUS(login("dan", "password1", NULL, &off), AUTHKIT_AUTHENTICATION);
-    CHECK_STATUS(login("dan", "password2", NULL, &wrong), AUTHKIT_AUTHENTICATION);
+    CHECK_STATUS(login("dan", "gold-fern", NULL, &off), AUTHKIT_AUTHENTICATION);
+    CHECK_STATUS(login("dan", "teal-moss", NULL, &wrong), AUTHKIT_AUTHENTICATION);
     CHECK_STR(off.message, wrong.message);
     CHECK_INT(n_users(), 4);
 
@@ -362,7 +362,7 @@ static void test_create_password_and_hash(void) {
     group_begin();
     authkit_user_new both = {.email = "both@example.com",
                              .username = "both",
-                             .password = "password1",
+                             .password = "gold-fern",
                              .password_len = 9,
                              .password_hash = VECTOR_HASH};
     expect_create_fails("both", 0, &both, AUTHKIT_VALIDATION, "password");
@@ -431,7 +431,7 @@ static void test_validation_email(void) {
         char username[32];
         snprintf(username, sizeof username, "em_%zu", i);
         authkit_user_new in = {
-            .email = bad[i], .username = username, .password = "password1", .password_len = 9};
+            .email = bad[i], .username = username, .password = "gold-fern", .password_len = 9};
         expect_create_fails("bad email", i, &in, AUTHKIT_VALIDATION, "email");
     }
     struct {
@@ -554,7 +554,7 @@ static void test_validation_password(void) {
         const char *message_has;
     } rows[] = {
         {"1234567", 7, AUTHKIT_VALIDATION, "8"},
-        {"12345678", 8, AUTHKIT_OK, NULL},
+        {"k7-plums", 8, AUTHKIT_OK, NULL},
         {e8, 16, AUTHKIT_OK, NULL},
         {e7, 14, AUTHKIT_VALIDATION, "8"}, /* 14 bytes but 7 characters */
         {p72, 72, AUTHKIT_OK, NULL},
@@ -601,7 +601,7 @@ static void test_validation_password(void) {
 static void test_conflicts(void) {
     group_begin();
     authkit_user carol;
-    CHECK_OK(create("Carol@Example.com", "carol1", "password1", &carol, NULL));
+    CHECK_OK(create("Carol@Example.com", "carol1", "gold-fern", &carol, NULL));
     struct {
         const char *email, *username, *field;
     } rows[] = {
@@ -612,7 +612,7 @@ static void test_conflicts(void) {
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         authkit_user_new in = {.email = rows[i].email,
                                .username = rows[i].username,
-                               .password = "password2",
+                               .password = "teal-moss",
                                .password_len = 9};
         expect_create_fails("conflict", i, &in, AUTHKIT_CONFLICT, rows[i].field);
     }
@@ -620,8 +620,8 @@ static void test_conflicts(void) {
     authkit_user got;
     CHECK_OK(authkit_user_get_by_email(fx.ctx, "carol@example.com", &got, NULL));
     check_same_user("carol after conflicts", &got, &carol);
-    CHECK_OK(login("carol1", "password1", NULL, NULL));
-    CHECK_STATUS(login("carol1", "password2", NULL, NULL), AUTHKIT_AUTHENTICATION);
+    CHECK_OK(login("carol1", "gold-fern", NULL, NULL));
+    CHECK_STATUS(login("carol1", "teal-moss", NULL, NULL), AUTHKIT_AUTHENTICATION);
     group_end();
 }
 
@@ -645,7 +645,7 @@ static authkit_status lookup(enum lookup by, const char *key, authkit_user *out,
 static void test_lookups(void) {
     group_begin();
     authkit_user alice, bob;
-    CHECK_OK(create("alice@example.com", "Alice", "password1", &alice, NULL));
+    CHECK_OK(create("alice@example.com", "Alice", "gold-fern", &alice, NULL));
     CHECK_OK(create("bob@example.com", "bob", NULL, &bob, NULL));
     char id_plus[64], id_upper[64];
     snprintf(id_plus, sizeof id_plus, "%sx", alice.id);
@@ -724,8 +724,8 @@ static void test_update(void) {
     group_begin();
     authkit_user alice, bob, out, got;
     authkit_error err;
-    CHECK_OK(create("alice@example.com", "Alice", "password1", &alice, NULL));
-    CHECK_OK(create("bob@example.com", "bob", "password2", &bob, NULL));
+    CHECK_OK(create("alice@example.com", "Alice", "gold-fern", &alice, NULL));
+    CHECK_OK(create("bob@example.com", "bob", "teal-moss", &bob, NULL));
 
     /* Email change. */
     fixture_advance(&fx, 5);
@@ -746,8 +746,8 @@ static void test_update(void) {
     CHECK_INT(n_events(AUTHKIT_EVENT_USER_UPDATED), updates + 1);
     CHECK_INT(seen[AUTHKIT_EVENT_USER_UPDATED].fields_changed, AUTHKIT_FIELD_EMAIL);
     CHECK_STR(seen[AUTHKIT_EVENT_USER_UPDATED].user_id, alice.id);
-    CHECK_OK(login("new.alice@example.com", "password1", NULL, NULL));
-    CHECK_STATUS(login("alice@example.com", "password1", NULL, NULL), AUTHKIT_AUTHENTICATION);
+    CHECK_OK(login("new.alice@example.com", "gold-fern", NULL, NULL));
+    CHECK_STATUS(login("alice@example.com", "gold-fern", NULL, NULL), AUTHKIT_AUTHENTICATION);
     alice = out;
 
     /* Username and role together. */
@@ -862,9 +862,9 @@ static void test_deactivate(void) {
     authkit_user dave, out;
     authkit_login_result r1, r2;
     authkit_error wrong, inactive;
-    CHECK_OK(create("dave@example.com", "dave", "password1", &dave, NULL));
-    CHECK_OK(login("dave", "password1", &r1, NULL));
-    CHECK_OK(login("dave@example.com", "password1", &r2, NULL));
+    CHECK_OK(create("dave@example.com", "dave", "gold-fern", &dave, NULL));
+    CHECK_OK(login("dave", "gold-fern", &r1, NULL));
+    CHECK_OK(login("dave@example.com", "gold-fern", &r2, NULL));
     CHECK(token_valid(r1.token));
     CHECK_STATUS(login("dave", "wrong-password", NULL, &wrong), AUTHKIT_AUTHENTICATION);
 
@@ -881,7 +881,7 @@ static void test_deactivate(void) {
     CHECK(!token_valid(r1.token));
     CHECK(!token_valid(r2.token));
     CHECK_INT(db_sessions_of(dave.id), 0);
-    CHECK_STATUS(login("dave", "password1", NULL, &inactive), AUTHKIT_AUTHENTICATION);
+    CHECK_STATUS(login("dave", "gold-fern", NULL, &inactive), AUTHKIT_AUTHENTICATION);
     CHECK_STR(inactive.message, wrong.message);
     CHECK_STR(inactive.field, wrong.field);
     CHECK_STATUS(authkit_session_create(fx.ctx, dave.id, NULL, &r1, NULL), AUTHKIT_NOT_FOUND);
@@ -895,7 +895,7 @@ static void test_deactivate(void) {
     CHECK(out.is_active);
     CHECK_INT(n_events(AUTHKIT_EVENT_USER_UPDATED), 2);
     CHECK_INT(n_events(AUTHKIT_EVENT_SESSIONS_REVOKED), 1);
-    CHECK_OK(login("dave", "password1", &r1, NULL));
+    CHECK_OK(login("dave", "gold-fern", &r1, NULL));
     CHECK(token_valid(r1.token));
     CHECK(!token_valid(r2.token)); /* old sessions stay ended */
     group_end();
@@ -979,11 +979,11 @@ static void test_set_password(void) {
     CHECK_OK(login("erin", "third-password", NULL, NULL));
 
     /* Unknown users. */
-    CHECK_STATUS(authkit_user_set_password(fx.ctx, UNKNOWN_ID, "password1", 9, NULL),
+    CHECK_STATUS(authkit_user_set_password(fx.ctx, UNKNOWN_ID, "gold-fern", 9, NULL),
                  AUTHKIT_NOT_FOUND);
-    CHECK_STATUS(authkit_user_set_password(fx.ctx, "not-an-id", "password1", 9, NULL),
+    CHECK_STATUS(authkit_user_set_password(fx.ctx, "not-an-id", "gold-fern", 9, NULL),
                  AUTHKIT_NOT_FOUND);
-    CHECK_STATUS(authkit_user_set_password(fx.ctx, NULL, "password1", 9, NULL), AUTHKIT_NOT_FOUND);
+    CHECK_STATUS(authkit_user_set_password(fx.ctx, NULL, "gold-fern", 9, NULL), AUTHKIT_NOT_FOUND);
     CHECK_INT(n_events(AUTHKIT_EVENT_PASSWORD_CHANGED), 3);
     group_end();
 }
@@ -991,7 +991,7 @@ static void test_set_password(void) {
 static void test_verify_password(void) {
     group_begin();
     authkit_user gina, nopw;
-    CHECK_OK(create("gina@example.com", "gina", "gina-password", &gina, NULL));
+    CHECK_OK(create("gina@example.com", "gina", "rosy-lantern", &gina, NULL));
     CHECK_OK(create("nopw@example.com", "nopw", NULL, &nopw, NULL));
     char p73[74];
     memset(p73, 'g', 73);
@@ -1001,18 +1001,18 @@ static void test_verify_password(void) {
         size_t len;
         authkit_status want;
     } rows[] = {
-        {gina.id, "gina-password", 13, AUTHKIT_OK},
-        {gina.id, "gina-passwore", 13, AUTHKIT_AUTHENTICATION},
-        {gina.id, "gina-passwor", 12, AUTHKIT_AUTHENTICATION},
-        {gina.id, "gina-password\0x", 15, AUTHKIT_AUTHENTICATION},
+        {gina.id, "rosy-lantern", 12, AUTHKIT_OK},
+        {gina.id, "rosy-lanterm", 12, AUTHKIT_AUTHENTICATION},
+        {gina.id, "rosy-lanter", 11, AUTHKIT_AUTHENTICATION},
+        {gina.id, "rosy-lantern\0x", 14, AUTHKIT_AUTHENTICATION},
         {gina.id, "", 0, AUTHKIT_AUTHENTICATION},
         {gina.id, NULL, 0, AUTHKIT_AUTHENTICATION},
         {gina.id, p73, 73, AUTHKIT_AUTHENTICATION},
-        {UNKNOWN_ID, "gina-password", 13, AUTHKIT_AUTHENTICATION},
-        {"not-an-id", "gina-password", 13, AUTHKIT_AUTHENTICATION},
-        {NULL, "gina-password", 13, AUTHKIT_AUTHENTICATION},
+        {UNKNOWN_ID, "rosy-lantern", 12, AUTHKIT_AUTHENTICATION},
+        {"not-an-id", "rosy-lantern", 12, AUTHKIT_AUTHENTICATION},
+        {NULL, "rosy-lantern", 12, AUTHKIT_AUTHENTICATION},
         {nopw.id, "", 0, AUTHKIT_AUTHENTICATION},
-        {nopw.id, "gina-password", 13, AUTHKIT_AUTHENTICATION},
+        {nopw.id, "rosy-lantern", 12, AUTHKIT_AUTHENTICATION},
     };
     size_t sessions_before = 0, sessions_after = 0;
     CHECK_OK(authkit_session_count(fx.ctx, &sessions_before, NULL));
@@ -1041,10 +1041,10 @@ static void test_delete(void) {
     group_begin();
     authkit_user frank, other, got;
     authkit_login_result r, ro;
-    CHECK_OK(create("frank@example.com", "Frank", "password1", &frank, NULL));
-    CHECK_OK(create("other@example.com", "other", "password1", &other, NULL));
-    CHECK_OK(login("Frank", "password1", &r, NULL));
-    CHECK_OK(login("other", "password1", &ro, NULL));
+    CHECK_OK(create("frank@example.com", "Frank", "gold-fern", &frank, NULL));
+    CHECK_OK(create("other@example.com", "other", "gold-fern", &other, NULL));
+    CHECK_OK(login("Frank", "gold-fern", &r, NULL));
+    CHECK_OK(login("other", "gold-fern", &ro, NULL));
     CHECK_INT(db_sessions_of(frank.id), 1);
     CHECK_OK(authkit_user_delete(fx.ctx, frank.id, NULL));
     CHECK_INT(n_events(AUTHKIT_EVENT_USER_DELETED), 1);
@@ -1058,7 +1058,7 @@ static void test_delete(void) {
     CHECK(!token_valid(r.token));
     CHECK_INT(db_sessions_of(frank.id), 0);
     CHECK_INT(db_count("SELECT count(*) FROM users WHERE id = ?1", frank.id), 0);
-    CHECK_STATUS(login("Frank", "password1", NULL, NULL), AUTHKIT_AUTHENTICATION);
+    CHECK_STATUS(login("Frank", "gold-fern", NULL, NULL), AUTHKIT_AUTHENTICATION);
     /* The other user keeps its session. */
     CHECK(token_valid(ro.token));
     CHECK_INT(db_sessions_of(other.id), 1);
@@ -1066,9 +1066,9 @@ static void test_delete(void) {
 
     /* Email and username are free again (the username in other case too). */
     authkit_user again;
-    CHECK_OK(create("FRANK@example.com", "frank", "password2", &again, NULL));
+    CHECK_OK(create("FRANK@example.com", "frank", "teal-moss", &again, NULL));
     CHECK(strcmp(again.id, frank.id) != 0);
-    CHECK_OK(login("frank", "password2", NULL, NULL));
+    CHECK_OK(login("frank", "teal-moss", NULL, NULL));
 
     /* Unknown, malformed, NULL ids. */
     static const char *const ids[] = {UNKNOWN_ID, "not-an-id", "", INJECTION, NULL};
@@ -1376,8 +1376,8 @@ static void test_null_ctx(void) {
         authkit_user_get_by_email(NULL, "a@example.com", &u, &err),
         authkit_user_get_by_username(NULL, "abc", &u, &err),
         authkit_user_update_fields(NULL, UNKNOWN_ID, &up, &u, &err),
-        authkit_user_set_password(NULL, UNKNOWN_ID, "password1", 9, &err),
-        authkit_user_verify_password(NULL, UNKNOWN_ID, "password1", 9, &err),
+        authkit_user_set_password(NULL, UNKNOWN_ID, "gold-fern", 9, &err),
+        authkit_user_verify_password(NULL, UNKNOWN_ID, "gold-fern", 9, &err),
         authkit_user_delete(NULL, UNKNOWN_ID, &err),
         authkit_user_list(NULL, 0, &u, 1, &n, &err),
         authkit_user_search(NULL, "a", &u, 1, &n, &err),

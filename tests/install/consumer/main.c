@@ -20,7 +20,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "open: %s\n", err.message);
         return 1;
     }
-    const char *pw = "installed password";
+    const char *pw = "copy of the library, 42";
     authkit_user_new in = {.email = "i@example.com",
                            .username = "installed",
                            .password = pw,
