@@ -73,8 +73,8 @@ static authkit_status issue_session(authkit_ctx *ctx, const struct authkit_store
     size_t cap = (size_t)ctx->opts.max_sessions_per_user, evicted = 0;
     /* After the insert: of two logins at once, the later eviction sees both sessions. */
     if (ctx->opts.enable_session_storage && cap &&
-        ctx->store->session_evict(ctx->store_state, row->user.id, cap, &evicted, NULL) ==
-            AUTHKIT_OK &&
+        ctx->store->session_evict(ctx->store_state, row->user.id, out->session_id, cap - 1,
+                                  &evicted, NULL) == AUTHKIT_OK &&
         evicted)
         authkit__publish(ctx, &(authkit_event){.type = AUTHKIT_EVENT_SESSIONS_REVOKED,
                                                .user_id = row->user.id,

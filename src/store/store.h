@@ -162,10 +162,11 @@ struct authkit_store_ops {
      * forward to `now` (never back). OK also when there is no such session. */
     authkit_status (*session_touch)(void *state, const uint8_t digest[AUTHKIT_DIGEST_BYTES],
                                     authkit_time now, authkit_error *err);
-    /* Deletes the user's sessions other than its `keep` newest (created_at, then id), in
-     * one statement; the count to `*evicted`. */
-    authkit_status (*session_evict)(void *state, const char *user_id, size_t keep, size_t *evicted,
-                                    authkit_error *err);
+    /* Deletes the user's sessions other than `keep_id` (the one just made) and the
+     * `others` newest of the rest (created_at, then id), in one statement; the count to
+     * `*evicted`. */
+    authkit_status (*session_evict)(void *state, const char *user_id, const char *keep_id,
+                                    size_t others, size_t *evicted, authkit_error *err);
     /* Deletes every session of the user except `keep_id`; the count to `*n`. */
     authkit_status (*session_delete_others)(void *state, const char *user_id, const char *keep_id,
                                             size_t *n, authkit_error *err);

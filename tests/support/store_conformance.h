@@ -1041,15 +1041,22 @@ static void sc_test_session_control(const struct sc_target *t) {
     sc_digest(digest, 999);
     CHECK_OK(ops->session_touch(st, digest, SC_T0, &err));
 
-    /* evict: the newest `keep` stay, whatever their last use. */
-    CHECK_OK(ops->session_evict(st, "00000000-0000-4000-8000-000000000001", 3, &n, &err));
+    /* evict: the kept one and the newest `others` of the rest stay, whatever their last
+     * use; the kept one even when it is not among the newest. */
+    const char *user1 = "00000000-0000-4000-8000-000000000001";
+    CHECK_OK(ops->session_evict(st, user1, "10000000-0000-4000-8000-000000000001", 2, &n, &err));
     CHECK_INT(n, 2);
-    CHECK(!sc_session_exists(t, st, 1) && !sc_session_exists(t, st, 2));
-    CHECK(sc_session_exists(t, st, 3) && sc_session_exists(t, st, 5));
-    CHECK(sc_session_exists(t, st, 6));
-    CHECK_OK(ops->session_evict(st, "00000000-0000-4000-8000-000000000001", 3, &n, &err));
+    CHECK(sc_session_exists(t, st, 1) && !sc_session_exists(t, st, 2));
+    CHECK(!sc_session_exists(t, st, 3) && sc_session_exists(t, st, 4));
+    CHECK(sc_session_exists(t, st, 5) && sc_session_exists(t, st, 6));
+    CHECK_OK(ops->session_evict(st, user1, "10000000-0000-4000-8000-000000000001", 2, &n, &err));
     CHECK_INT(n, 0);
-    CHECK_OK(ops->session_evict(st, "not-a-uuid", 1, &n, &err));
+    CHECK_OK(ops->session_evict(st, user1, "10000000-0000-4000-8000-000000000005", 0, &n, &err));
+    CHECK_INT(n, 2);
+    CHECK(sc_session_exists(t, st, 5) && !sc_session_exists(t, st, 1));
+    sc_add_session(t, st, 3, 1, SC_T0 + 3 * SC_SEC, SC_T0 + SC_HOUR);
+    sc_add_session(t, st, 4, 1, SC_T0 + 4 * SC_SEC, SC_T0 + SC_HOUR);
+    CHECK_OK(ops->session_evict(st, "not-a-uuid", "x", 1, &n, &err));
     CHECK_INT(n, 0);
 
     /* delete_others: all of the user's but one; other users untouched. */

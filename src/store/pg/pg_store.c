@@ -146,8 +146,9 @@ static const char *const sql[ST_COUNT_] = {
     [ST_SESSION_TOUCH] =
         "UPDATE auth_sessions SET last_seen_at = $2 WHERE token_hash = $1 AND last_seen_at < $2",
     [ST_SESSION_EVICT] =
-        "DELETE FROM auth_sessions WHERE user_id = $1 AND id NOT IN (SELECT id FROM "
-        "auth_sessions WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2)",
+        "DELETE FROM auth_sessions WHERE user_id = $1 AND id <> $2 AND id NOT IN (SELECT id "
+        "FROM auth_sessions WHERE user_id = $1 AND id <> $2 "
+        "ORDER BY created_at DESC, id DESC LIMIT $3)",
     [ST_SESSION_DELETE_OTHERS] =
         "DELETE FROM auth_sessions WHERE user_id = $1 AND id <> $2",
 };
@@ -678,11 +679,12 @@ static authkit_status delete_user_some(void *state, int index, const char *user_
     return s == AUTHKIT_OK ? authkit__ok(err) : s;
 }
 
-static authkit_status op_session_evict(void *state, const char *user_id, size_t keep,
-                                       size_t *evicted, authkit_error *err) {
+static authkit_status op_session_evict(void *state, const char *user_id, const char *keep_id,
+                                       size_t others, size_t *evicted, authkit_error *err) {
     struct authkit__pg_params p = {0};
     p_text(&p, user_id);
-    p_size(&p, keep);
+    p_text(&p, authkit__uuid_valid(keep_id) ? keep_id : "00000000-0000-0000-0000-000000000000");
+    p_size(&p, others);
     return delete_user_some(state, ST_SESSION_EVICT, user_id, &p, "evict sessions", evicted, err);
 }
 

@@ -130,8 +130,9 @@ static const char *const sql[ST_COUNT_] = {
     [ST_SESSION_TOUCH] =
         "UPDATE auth_sessions SET last_seen_at = ?2 WHERE token_hash = ?1 AND last_seen_at < ?2",
     [ST_SESSION_EVICT] =
-        "DELETE FROM auth_sessions WHERE user_id = ?1 AND id NOT IN (SELECT id FROM "
-        "auth_sessions WHERE user_id = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2)",
+        "DELETE FROM auth_sessions WHERE user_id = ?1 AND id <> ?2 AND id NOT IN (SELECT id "
+        "FROM auth_sessions WHERE user_id = ?1 AND id <> ?2 "
+        "ORDER BY created_at DESC, id DESC LIMIT ?3)",
     [ST_SESSION_DELETE_OTHERS] =
         "DELETE FROM auth_sessions WHERE user_id = ?1 AND id <> ?2",
 };
@@ -711,12 +712,13 @@ static authkit_status op_session_touch(void *state, const uint8_t digest[AUTHKIT
     return write_one(state, ST_SESSION_TOUCH, p, 2, "touch session", NULL, err);
 }
 
-static authkit_status op_session_evict(void *state, const char *user_id, size_t keep,
-                                       size_t *evicted, authkit_error *err) {
+static authkit_status op_session_evict(void *state, const char *user_id, const char *keep_id,
+                                       size_t others, size_t *evicted, authkit_error *err) {
     const struct param p[] = {{.text = user_id},
-                              {.number = keep > INT64_MAX ? INT64_MAX : (int64_t)keep}};
+                              {.text = keep_id},
+                              {.number = others > INT64_MAX ? INT64_MAX : (int64_t)others}};
     *evicted = 0;
-    return write_one(state, ST_SESSION_EVICT, p, 2, "evict sessions", evicted, err);
+    return write_one(state, ST_SESSION_EVICT, p, 3, "evict sessions", evicted, err);
 }
 
 static authkit_status op_session_delete_others(void *state, const char *user_id,
