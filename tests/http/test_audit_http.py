@@ -12,9 +12,7 @@ Reuses the server harness of tests/http/test_http.py. Prints
 import json
 import os
 import secrets
-import shutil
 import sys
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_http as h  # noqa: E402
@@ -147,22 +145,5 @@ class AuditTrailTests(h.ServerTestCase):
             self.assertNotIn(secret.encode(), stored)
 
 
-def main():
-    if len(sys.argv) < 2:
-        sys.stderr.write("usage: %s path/to/authkit\n" % sys.argv[0])
-        return 2
-    h.AUTHKIT = os.path.abspath(sys.argv[1])
-    suite = unittest.TestLoader().loadTestsFromTestCase(AuditTrailTests)
-    try:
-        result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
-    finally:
-        if not os.environ.get("AUTHKIT_HTTP_KEEP"):
-            for path in h.LOG_FILES:
-                shutil.rmtree(os.path.dirname(path), ignore_errors=True)
-    failed = len(result.failures) + len(result.errors)
-    print("http audit: %d passed, %d failed" % (result.testsRun - failed, failed))
-    return 0 if result.wasSuccessful() else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(h.main([AuditTrailTests], "http audit"))

@@ -2005,7 +2005,10 @@ ORDER = [LoginTests, SessionTests, CsrfTests, ProtocolTests, AuditLogTests, Pass
          ConcurrencyTests, StatelessTests, ShutdownTests, LogHygieneTests]
 
 
-def main():
+def main(order=None, label="http"):
+    """Runs the test classes `order` (default: this file's ORDER) against argv[1], or
+    only the classes / Class.test names given after it; prints `<label>: N passed, M
+    failed`. The other tests/http/test_*.py files call it with their own classes."""
     global AUTHKIT
     if len(sys.argv) < 2:
         sys.stderr.write("usage: %s path/to/authkit [unittest args]\n" % sys.argv[0])
@@ -2017,7 +2020,7 @@ def main():
     loader = unittest.TestLoader()
     wanted = sys.argv[2:]  # optional: class or class.test names to run
     suite = unittest.TestSuite()
-    for cls in ORDER:
+    for cls in order or ORDER:
         if not wanted:
             suite.addTests(loader.loadTestsFromTestCase(cls))
             continue
@@ -2044,7 +2047,7 @@ def main():
     ran_and_failed = len([f for f in failing if "(" not in f])
     passed = result.testsRun - len(result.skipped) - ran_and_failed
     failed = len(failing)
-    print("http: %d passed, %d failed" % (passed, failed))
+    print("%s: %d passed, %d failed" % (label, passed, failed))
     sys.stdout.flush()
     return 0 if failed == 0 and result.wasSuccessful() else 1
 

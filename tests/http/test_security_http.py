@@ -11,7 +11,6 @@ Reuses the server harness of tests/http/test_http.py. Prints
 """
 import os
 import secrets
-import shutil
 import subprocess
 import sys
 import unittest
@@ -301,26 +300,5 @@ class ConfigTests(unittest.TestCase):
                 self.assertIn(b"--trusted-proxies", r.stderr)
 
 
-def main():
-    if len(sys.argv) < 2:
-        sys.stderr.write("usage: %s path/to/authkit\n" % sys.argv[0])
-        return 2
-    h.AUTHKIT = os.path.abspath(sys.argv[1])
-    suite = unittest.TestSuite()
-    loader = unittest.TestLoader()
-    for cls in (ThrottleTests, TrustedProxyTests, SessionControlTests, InputTests, UnlockTests,
-                ConfigTests):
-        suite.addTests(loader.loadTestsFromTestCase(cls))
-    try:
-        result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
-    finally:
-        if not os.environ.get("AUTHKIT_HTTP_KEEP"):
-            for path in h.LOG_FILES:
-                shutil.rmtree(os.path.dirname(path), ignore_errors=True)
-    failed = len(result.failures) + len(result.errors)
-    print("http security: %d passed, %d failed" % (result.testsRun - failed, failed))
-    return 0 if result.wasSuccessful() else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(h.main([ThrottleTests, TrustedProxyTests, SessionControlTests, InputTests, UnlockTests, ConfigTests], "http security"))
