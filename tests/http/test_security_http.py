@@ -260,6 +260,30 @@ class InputTests(h.ServerTestCase):
                           "case_other"], stdin=b"x-long-enough-1\n")
         self.assertNotEqual(r.returncode, 0, r)
 
+    def test_77_folded_header_cannot_smuggle(self):
+        # libmicrohttpd reads an obs-fold line as part of the header above it (RFC 9112
+        # §5.2 allows that or a 400); a folded Transfer-Encoding must neither switch the
+        # framing nor let a second request through.
+        smuggled = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        body = "0\r\n\r\n" + smuggled
+        req = ("POST /login HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json\r\n"
+               "Content-Length: %d\r\nTransfer-Encoding:\r\n chunked\r\nConnection: close\r\n"
+               "\r\n%s" % (self.srv.port, len(body), body))
+        s = h.socket.create_connection(("127.0.0.1", self.srv.port), timeout=10)
+        data = b""
+        try:
+            s.sendall(req.encode())
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        finally:
+            s.close()
+        self.assertEqual(data.count(b"HTTP/1.1 "), 1, data)
+        self.assertTrue(data.startswith(b"HTTP/1.1 400 "), data)
+        self.assertNotIn(b'"status":"ok"', data)
+
     def test_76_methods(self):
         for method, path in (("TRACE", "/"), ("PUT", "/login"), ("TRACE", "/login"),
                              ("DELETE", "/me"), ("PATCH", "/password")):
@@ -271,6 +295,62 @@ class InputTests(h.ServerTestCase):
             "Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
         self.assertEqual(r.status, 405, r)
         self.assertFalse([k for k, _ in r.headers if k.lower().startswith("access-control")], r)
+
+
+class HeaderTests(h.ServerTestCase):
+    """Checklist items 85-88 on every kind of answer: success, redirect, client errors,
+    throttling, JSON and HTML."""
+
+    JSON_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+
+    def answers(self):
+        user = self.srv.add_user("hdr")
+        token = self.srv.token(user)
+        throttled = self.srv.add_user("hdr429")
+        for _ in range(7):
+            r429 = self.srv.login(throttled["username"], h.new_password())
+        self.assertEqual(r429.status, 429)
+        return {
+            "login 200": self.srv.login(user["username"], user["password"]),
+            "login 401": self.srv.login(user["username"], h.new_password()),
+            "login 429": r429,
+            "me 200": self.srv.get("/me", token=token),
+            "me 401": self.srv.get("/me"),
+            "login page": self.srv.get("/login"),
+            "home redirect": self.srv.get("/"),
+            "404": self.srv.get("/nope"),
+            "405": self.srv.request("PUT", "/me"),
+            "415": self.srv.request("POST", "/login", "x", {"Content-Type": "text/plain"}),
+            "healthz": self.srv.get("/healthz"),
+        }
+
+    def test_security_headers_on_every_answer(self):
+        for what, r in self.answers().items():
+            with self.subTest(what):
+                hsts = r.header("Strict-Transport-Security") or ""
+                age = int(hsts.split("max-age=")[1].split(";")[0]) if "max-age=" in hsts else 0
+                self.assertGreaterEqual(age, 31536000, r)
+                self.assertIn("includeSubDomains", hsts)
+                self.assertEqual(r.header("Cache-Control"), "no-store", r)
+                self.assertEqual(r.header("X-Content-Type-Options"), "nosniff", r)
+                self.assertEqual(r.header("Referrer-Policy"), "no-referrer", r)
+                self.assertIn("frame-ancestors 'none'", r.header("Content-Security-Policy") or "")
+                server = r.header("Server")
+                self.assertFalse(server and any(c.isdigit() for c in server), r)
+                if r.body:
+                    self.assertIn("charset=utf-8", r.header("Content-Type") or "", r)
+                    if r.header("Content-Type").startswith("application/json"):
+                        self.assertEqual(r.header("Content-Security-Policy"), self.JSON_CSP, r)
+
+    def test_plain_http_mode_sends_no_hsts(self):
+        srv = h.Server({"AUTHKIT_INSECURE_COOKIES": "true"})
+        srv.start()
+        try:
+            r = srv.get("/healthz")
+            self.assertIsNone(r.header("Strict-Transport-Security"), r)
+        finally:
+            srv.stop()
+            srv.cleanup()
 
 
 class UnlockTests(h.ServerTestCase):
@@ -301,4 +381,5 @@ class ConfigTests(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    sys.exit(h.main([ThrottleTests, TrustedProxyTests, SessionControlTests, InputTests, UnlockTests, ConfigTests], "http security"))
+    sys.exit(h.main([ThrottleTests, TrustedProxyTests, SessionControlTests, InputTests,
+                     HeaderTests, UnlockTests, ConfigTests], "http security"))

@@ -65,10 +65,44 @@ static void check_cost(int cost) {
     fixture_teardown(&f);
 }
 
+/* Checklist 14: a password is verified exactly as set - spaces at either end, inner
+ * spaces, any printable Unicode - and a trimmed or case-changed variant is refused. */
+static void check_exact(void) {
+    static const char *const set[] = {"  correct horse battery staple  ", "\tstaple-tab-lead-97",
+                                      "snow\xe2\x98\x83man-\xf0\x9f\x94\x91-key-in-42"};
+    static const char *const wrong[][3] = {
+        {"correct horse battery staple", "  correct horse battery staple",
+         "  CORRECT HORSE BATTERY STAPLE  "},
+        {"staple-tab-lead-97", " staple-tab-lead-97", "\tSTAPLE-tab-lead-97"},
+        {"snowman-key-in-42", "SNOW\xe2\x98\x83MAN-\xf0\x9f\x94\x91-KEY-IN-42",
+         "snow\xe2\x98\x83man-\xf0\x9f\x94\x91-key-in-42 "},
+    };
+    struct fixture f;
+    fixture_options(&f);
+    f.opts.throttle_account_failures = 0; /* many wrong tries below, all meant to be judged */
+    f.opts.throttle_pair_failures = 0;
+    fixture_open(&f);
+    for (size_t i = 0; i < sizeof set / sizeof set[0]; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "exact_%zu", i);
+        fixture_user(&f, name, set[i]);
+        authkit_login_result r;
+        CHECK_MSG(authkit_authenticate(f.ctx, name, set[i], strlen(set[i]), NULL, &r, NULL) ==
+                      AUTHKIT_OK,
+                  "row %zu: the password as set", i);
+        for (size_t k = 0; k < 3; k++)
+            CHECK_MSG(authkit_authenticate(f.ctx, name, wrong[i][k], strlen(wrong[i][k]), NULL, &r,
+                                           NULL) == AUTHKIT_AUTHENTICATION,
+                      "row %zu: variant %zu logged in", i, k);
+    }
+    fixture_teardown(&f);
+}
+
 int main(void) {
     if (sodium_init() < 0)
         return 1;
     check_cost(4);
     check_cost(6);
+    check_exact();
     return check_done("test_login");
 }

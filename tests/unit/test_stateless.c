@@ -1,7 +1,9 @@
 /* Stateless mode: signed HS256 tokens, no session rows, revocation by logout-all. */
+#include <jansson.h>
 #include <sodium.h>
 
 #include "check.h"
+#include "core/encoding.h"
 #include "fixture.h"
 #include "session/jwt.h"
 
@@ -50,6 +52,28 @@ int main(void) {
     CHECK_STR(c.sub, alice.id);
     CHECK_STR(c.sid, r.session_id);
     CHECK_INT(c.iat, atomic_load(&f.now));
+
+    /* Checklist 72: the payload (readable by anyone holding the token) carries only these
+     * claims - no email, username, role or anything else about the user. */
+    const char *dot1 = strchr(r.token, '.'), *dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
+    uint8_t payload[512];
+    long plen = dot2 ? authkit__b64url_decode(payload, sizeof payload - 1, dot1 + 1,
+                                              (size_t)(dot2 - dot1 - 1))
+                     : -1;
+    CHECK(plen > 0);
+    json_t *claims = plen > 0 ? json_loadb((const char *)payload, (size_t)plen, 0, NULL) : NULL;
+    CHECK(json_is_object(claims));
+    const char *key;
+    json_t *value;
+    size_t n_claims = 0;
+    json_object_foreach(claims, key, value) {
+        CHECK_MSG(strcmp(key, "sub") == 0 || strcmp(key, "sid") == 0 || strcmp(key, "iat") == 0 ||
+                      strcmp(key, "exp") == 0,
+                  "unexpected claim \"%s\"", key);
+        n_claims++;
+    }
+    CHECK_INT(n_claims, 4);
+    json_decref(claims);
 
     /* Logout of one token is not possible; listing and revoking by id are not either. */
     bool deleted = true;
