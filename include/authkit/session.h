@@ -88,6 +88,13 @@ AUTHKIT_EXTERN authkit_status authkit_logout(authkit_ctx *ctx, const char *token
 AUTHKIT_EXTERN authkit_status authkit_logout_all(authkit_ctx *ctx, const char *user_id,
                                                  size_t *revoked, authkit_error *err);
 
+/* Ends every session of every user; in stateless mode, refuses every token issued up to
+ * now (an operator responding to an incident). `*revoked` (may be NULL) gets the number
+ * of sessions deleted. Publishes AUTHKIT_EVENT_SESSIONS_REVOKED with no user_id and
+ * reason "everyone". AUTHKIT_OK or AUTHKIT_STORE. */
+AUTHKIT_EXTERN authkit_status authkit_logout_everyone(authkit_ctx *ctx, size_t *revoked,
+                                                      authkit_error *err);
+
 /* Ends every session of the user except `keep_session_id` (the caller's own, typically);
  * `*revoked` (may be NULL) gets the count. Publishes AUTHKIT_EVENT_SESSIONS_REVOKED when
  * any ended. AUTHKIT_OK, AUTHKIT_UNSUPPORTED (stateless: use logout-all) or AUTHKIT_STORE. */

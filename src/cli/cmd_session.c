@@ -23,12 +23,17 @@ static const char usage_revoke_all[] =
     "usage: authkit session revoke-all <id|email|username> [--except SESSION_ID]\n"
     "Ends every session of a user (in stateless mode: refuses every token issued so far);\n"
     "with --except, every one but that session.\n";
+static const char usage_revoke_everyone[] =
+    "usage: authkit session revoke-everyone --yes\n"
+    "Ends every session of every user (in stateless mode: refuses every token issued so\n"
+    "far): everybody must sign in again. --yes is required.\n";
 static const char usage_cleanup[] = "usage: authkit session cleanup\n"
                                     "Deletes the expired sessions and prints how many.\n";
 static const char usage[] = "usage: authkit session <command> [args]\n"
                             "  list <id|email|username> [--json]\n"
                             "  revoke <id|email|username> <session-id>\n"
                             "  revoke-all <id|email|username> [--except SESSION_ID]\n"
+                            "  revoke-everyone --yes\n"
                             "  cleanup\n"
                             "`authkit session <command> --help` describes each; `authkit --help` "
                             "lists the shared options.\n";
@@ -214,6 +219,33 @@ static int session_revoke_all(struct authkit_config *cfg, int argc, char **argv)
     return status;
 }
 
+static int session_revoke_everyone(struct authkit_config *cfg, int argc, char **argv) {
+    const char *cmd = "session revoke-everyone";
+    bool yes = false;
+    const struct authkit_cli_option opts[] = {{"--yes", NULL, &yes}};
+    size_t n_pos;
+    int status;
+    if (!authkit_cli_parse(cmd, usage_revoke_everyone, argc, argv, opts, 1, NULL, 0, &n_pos,
+                           &status))
+        return status;
+    if (!yes)
+        return authkit_cli_usage_error(cmd, "this signs every user out; add --yes to do it");
+    authkit_ctx *ctx;
+    if ((status = authkit_cli_open(cmd, cfg, &ctx)) != 0)
+        return status;
+    size_t n = 0;
+    authkit_error err;
+    authkit_status st = authkit_logout_everyone(ctx, &n, &err);
+    if (st != AUTHKIT_OK)
+        status = authkit_cli_fail(cmd, st, &err);
+    else if (!cfg->lib.enable_session_storage)
+        printf("revoked every token issued until now\n");
+    else
+        printf("revoked %zu session%s of every user\n", n, plural(n));
+    authkit_close(ctx);
+    return status;
+}
+
 static int session_cleanup(struct authkit_config *cfg, int argc, char **argv) {
     const char *cmd = "session cleanup";
     authkit_ctx *ctx;
@@ -236,8 +268,10 @@ int authkit_cmd_session(struct authkit_config *cfg, int argc, char **argv) {
         {"list", session_list},
         {"revoke", session_revoke},
         {"revoke-all", session_revoke_all},
+        {"revoke-everyone", session_revoke_everyone},
         {"cleanup", session_cleanup},
     };
     return authkit_cli_dispatch("session", subs, sizeof subs / sizeof subs[0], usage,
-                                "list, revoke, revoke-all or cleanup", cfg, argc, argv);
+                                "list, revoke, revoke-all, revoke-everyone or cleanup", cfg, argc,
+                                argv);
 }

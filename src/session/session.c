@@ -331,6 +331,22 @@ authkit_status authkit_logout_all(authkit_ctx *ctx, const char *user_id, size_t 
     return authkit__ok(err);
 }
 
+authkit_status authkit_logout_everyone(authkit_ctx *ctx, size_t *revoked, authkit_error *err) {
+    CHECK_CTX(ctx);
+    size_t n = 0;
+    if (revoked)
+        *revoked = 0;
+    authkit_status st = ctx->store->sessions_end_all(ctx->store_state, authkit_now(ctx), &n, err);
+    if (st != AUTHKIT_OK)
+        return st;
+    if (revoked)
+        *revoked = n;
+    authkit__publish(
+        ctx,
+        &(authkit_event){.type = AUTHKIT_EVENT_SESSIONS_REVOKED, .count = n, .reason = "everyone"});
+    return authkit__ok(err);
+}
+
 authkit_status authkit_logout_others(authkit_ctx *ctx, const char *user_id,
                                      const char *keep_session_id, size_t *revoked,
                                      authkit_error *err) {

@@ -29,7 +29,7 @@
 #include "core/encoding.h"
 #include "store/throttle_rule.h"
 
-#define AUTHKIT_STORE_OPS_VERSION 4
+#define AUTHKIT_STORE_OPS_VERSION 5
 
 /* A user row: the public fields plus what only the library may see. */
 struct authkit_store_user {
@@ -184,6 +184,12 @@ struct authkit_store_ops {
     /* Deletes at most `batch` rows with time < before, oldest first, in one transaction. */
     authkit_status (*audit_prune)(void *state, authkit_time before, size_t batch, size_t *deleted,
                                   authkit_error *err);
+
+    /* Version 5. Deletes every session of every user and sets every user's
+     * sessions_valid_after to `now`, in one transaction (an operator ending all logins at
+     * once); the number of sessions deleted to `*ended`. */
+    authkit_status (*sessions_end_all)(void *state, authkit_time now, size_t *ended,
+                                       authkit_error *err);
 };
 
 /* The SQLite adapter (src/store/sqlite/). */

@@ -77,7 +77,7 @@ run - help
 check "help exits 0" rc_is 0
 for cmd in serve user session hash verify secret migrate version \
     "user add" "user list" "user show" "user set-password" "user disable" "user enable" \
-    "user delete" "user unlock" "session list" "session revoke" "session revoke-all" \
+    "user delete" "user unlock" "session list" "session revoke" "session revoke-all" "session revoke-everyone" \
     "session cleanup" audit; do
     # shellcheck disable=SC2086 # word splitting wanted: "user add" is two arguments
     run - $cmd --help
@@ -392,6 +392,12 @@ check "session revoke-all --except: the kept one stays" has "$OUT" "44444444-444
 check "session revoke-all --except: the other is gone" lacks "$OUT" "33333333"
 run - session revoke-all ada
 check "session revoke-all: the last one goes" has "$OUT" "revoked 1 session "
+run - session revoke-everyone
+check "session revoke-everyone without --yes: exit 2" rc_is 2
+check "session revoke-everyone without --yes: says --yes" has "$ERR" "--yes"
+run - session revoke-everyone --yes
+check "session revoke-everyone: exit 0" rc_is 0
+check "session revoke-everyone: prints the count" matches "$OUT" '^revoked 0 sessions of every user$'
 run - user unlock ada
 check "user unlock: exit 0" rc_is 0
 check "user unlock: nothing to forget" has "$OUT" "no failed logins"

@@ -1068,6 +1068,16 @@ static void sc_test_session_control(const struct sc_target *t) {
     CHECK_OK(ops->session_delete_others(st, "00000000-0000-4000-8000-000000000001", "x", &n, &err));
     CHECK_INT(n, 1);
     CHECK(!sc_session_exists(t, st, 4) && sc_session_exists(t, st, 6));
+
+    /* sessions_end_all: every session of every user, and every user's valid-after. */
+    sc_add_session(t, st, 7, 1, SC_T0, SC_T0 + SC_HOUR);
+    CHECK_OK(ops->sessions_end_all(st, SC_T0 + 5 * SC_SEC, &n, &err));
+    CHECK_INT(n, 2);
+    CHECK(!sc_session_exists(t, st, 6) && !sc_session_exists(t, st, 7));
+    CHECK_INT(sc_get(t, st, 1).sessions_valid_after, SC_T0 + 5 * SC_SEC);
+    CHECK_INT(sc_get(t, st, 2).sessions_valid_after, SC_T0 + 5 * SC_SEC);
+    CHECK_OK(ops->sessions_end_all(st, SC_T0 + 6 * SC_SEC, &n, &err));
+    CHECK_INT(n, 0);
     ops->close(st);
 }
 

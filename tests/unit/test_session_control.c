@@ -176,6 +176,32 @@ static void test_logout_others(void) {
     fixture_teardown(&f);
 }
 
+/* Checklist 52: an operator ends every session of every user, stored or signed. */
+static void test_logout_everyone(void) {
+    for (int stateless = 0; stateless < 2; stateless++) {
+        fixture_options(&f);
+        f.opts.enable_session_storage = !stateless;
+        fixture_open(&f);
+        memset(&ev, 0, sizeof ev);
+        CHECK_OK(authkit_event_subscribe(f.ctx, AUTHKIT_EVENT_ALL, record, NULL, NULL));
+        fixture_user(&f, "all_u", PW);
+        fixture_user(&f, "all_v", PW);
+        authkit_login_result a = login("all_u"), b = login("all_v"), c = login("all_u");
+        fixture_advance(&f, 1);
+        size_t revoked = 99;
+        CHECK_OK(authkit_logout_everyone(f.ctx, &revoked, NULL));
+        CHECK_INT(revoked, stateless ? 0 : 3);
+        CHECK_MSG(!valid(a.token, NULL) && !valid(b.token, NULL) && !valid(c.token, NULL),
+                  "stateless %d", stateless);
+        CHECK_INT(ev.revoked, 1);
+        /* A login after it works. */
+        fixture_advance(&f, 1);
+        authkit_login_result d = login("all_v");
+        CHECK_MSG(valid(d.token, NULL), "stateless %d", stateless);
+        fixture_teardown(&f);
+    }
+}
+
 static void test_options(void) {
     authkit_options o;
     authkit_error err;
@@ -201,6 +227,7 @@ int main(void) {
     test_last_seen();
     test_cap();
     test_logout_others();
+    test_logout_everyone();
     test_options();
     return check_done("test_session_control");
 }

@@ -23,7 +23,7 @@
  * AUTHKIT__PG_STMT_THROTTLE, pg_throttle.c's from there on, pg_audit.c's from
  * AUTHKIT__PG_STMT_AUDIT on. */
 #define AUTHKIT__PG_MAX_STMTS     40
-#define AUTHKIT__PG_STMT_THROTTLE 24
+#define AUTHKIT__PG_STMT_THROTTLE 27
 #define AUTHKIT__PG_STMT_AUDIT    32
 
 /* Most connections one pool holds open; an acquire beyond them waits for a release. */

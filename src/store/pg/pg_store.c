@@ -56,6 +56,8 @@ enum stmt {
     ST_SESSION_TOUCH,
     ST_SESSION_EVICT,
     ST_SESSION_DELETE_OTHERS,
+    ST_ALL_VALID_AFTER,
+    ST_ALL_SESSIONS_DELETE,
     ST_COUNT_
 };
 
@@ -151,6 +153,10 @@ static const char *const sql[ST_COUNT_] = {
         "ORDER BY created_at DESC, id DESC LIMIT $3)",
     [ST_SESSION_DELETE_OTHERS] =
         "DELETE FROM auth_sessions WHERE user_id = $1 AND id <> $2",
+    [ST_ALL_VALID_AFTER] =
+        "UPDATE users SET sessions_valid_after = $1",
+    [ST_ALL_SESSIONS_DELETE] =
+        "DELETE FROM auth_sessions",
 };
 /* clang-format on */
 
@@ -688,6 +694,36 @@ static authkit_status op_session_evict(void *state, const char *user_id, const c
     return delete_user_some(state, ST_SESSION_EVICT, user_id, &p, "evict sessions", evicted, err);
 }
 
+static authkit_status op_sessions_end_all(void *state, authkit_time now, size_t *ended,
+                                          authkit_error *err) {
+    struct authkit__pg_conn *c;
+    struct authkit__pg_params p = {0};
+    PGresult *r = NULL;
+    *ended = 0;
+    p_int(&p, now);
+    authkit_status s = authkit__pg_acquire(state, &c, err);
+    if (s != AUTHKIT_OK)
+        return s;
+    if ((s = authkit__pg_begin(c, err)) == AUTHKIT_OK) {
+        /* Users first: their row locks order this against logins and password changes. */
+        s = authkit__pg_exec(c, ST_ALL_VALID_AFTER, sql[ST_ALL_VALID_AFTER], &p, "end all sessions",
+                             &r, err);
+        PQclear(r);
+        r = NULL;
+        if (s == AUTHKIT_OK)
+            s = authkit__pg_exec(c, ST_ALL_SESSIONS_DELETE, sql[ST_ALL_SESSIONS_DELETE], NULL,
+                                 "end all sessions", &r, err);
+        if (s == AUTHKIT_OK)
+            *ended = affected(r);
+        PQclear(r);
+        s = authkit__pg_end(c, s, err);
+    }
+    authkit__pg_release(state, c);
+    if (s != AUTHKIT_OK)
+        *ended = 0;
+    return s == AUTHKIT_OK ? authkit__ok(err) : s;
+}
+
 static authkit_status op_session_delete_others(void *state, const char *user_id,
                                                const char *keep_id, size_t *n, authkit_error *err) {
     struct authkit__pg_params p = {0};
@@ -776,6 +812,7 @@ const struct authkit_store_ops authkit__store_pg = {
     .session_touch = op_session_touch,
     .session_evict = op_session_evict,
     .session_delete_others = op_session_delete_others,
+    .sessions_end_all = op_sessions_end_all,
     .audit_insert = authkit__pg_audit_insert,
     .audit_query = authkit__pg_audit_query,
     .audit_prune = authkit__pg_audit_prune,

@@ -21,7 +21,7 @@
  * AUTHKIT__SQLITE_STMT_THROTTLE, sqlite_throttle.c's from there on, sqlite_audit.c's from
  * AUTHKIT__SQLITE_STMT_AUDIT on. */
 #define AUTHKIT__SQLITE_MAX_STMTS     40
-#define AUTHKIT__SQLITE_STMT_THROTTLE 24
+#define AUTHKIT__SQLITE_STMT_THROTTLE 28
 #define AUTHKIT__SQLITE_STMT_AUDIT    32
 
 /* Milliseconds a statement waits for another connection's write lock before failing. */

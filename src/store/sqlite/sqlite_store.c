@@ -46,6 +46,8 @@ enum stmt {
     ST_SESSION_TOUCH,
     ST_SESSION_EVICT,
     ST_SESSION_DELETE_OTHERS,
+    ST_ALL_VALID_AFTER,
+    ST_ALL_SESSIONS_DELETE,
     ST_COUNT_
 };
 
@@ -135,6 +137,10 @@ static const char *const sql[ST_COUNT_] = {
         "ORDER BY created_at DESC, id DESC LIMIT ?3)",
     [ST_SESSION_DELETE_OTHERS] =
         "DELETE FROM auth_sessions WHERE user_id = ?1 AND id <> ?2",
+    [ST_ALL_VALID_AFTER] =
+        "UPDATE users SET sessions_valid_after = ?1",
+    [ST_ALL_SESSIONS_DELETE] =
+        "DELETE FROM auth_sessions",
 };
 /* clang-format on */
 
@@ -721,6 +727,32 @@ static authkit_status op_session_evict(void *state, const char *user_id, const c
     return write_one(state, ST_SESSION_EVICT, p, 3, "evict sessions", evicted, err);
 }
 
+static authkit_status op_sessions_end_all(void *state, authkit_time now, size_t *ended,
+                                          authkit_error *err) {
+    struct authkit__sqlite_conn *c;
+    sqlite3_stmt *st;
+    *ended = 0;
+    authkit_status s = authkit__sqlite_acquire(state, &c, err);
+    if (s != AUTHKIT_OK)
+        return s;
+    if ((s = authkit__sqlite_begin(c, err)) == AUTHKIT_OK) {
+        s = authkit__sqlite_stmt(c, ST_ALL_VALID_AFTER, sql[ST_ALL_VALID_AFTER], &st, err);
+        if (s == AUTHKIT_OK)
+            s = bind_int(st, 1, now) ? run_write(c, st, "end all sessions", NULL, err)
+                                     : bind_fail(c, st, err);
+        if (s == AUTHKIT_OK)
+            s = authkit__sqlite_stmt(c, ST_ALL_SESSIONS_DELETE, sql[ST_ALL_SESSIONS_DELETE], &st,
+                                     err);
+        if (s == AUTHKIT_OK)
+            s = run_write(c, st, "end all sessions", ended, err);
+        s = authkit__sqlite_end(c, s, err);
+    }
+    authkit__sqlite_release(state, c);
+    if (s != AUTHKIT_OK)
+        *ended = 0;
+    return s == AUTHKIT_OK ? authkit__ok(err) : s;
+}
+
 static authkit_status op_session_delete_others(void *state, const char *user_id,
                                                const char *keep_id, size_t *n, authkit_error *err) {
     const struct param p[] = {{.text = user_id}, {.text = keep_id}};
@@ -831,6 +863,7 @@ const struct authkit_store_ops authkit__store_sqlite = {
     .session_touch = op_session_touch,
     .session_evict = op_session_evict,
     .session_delete_others = op_session_delete_others,
+    .sessions_end_all = op_sessions_end_all,
     .audit_insert = authkit__sqlite_audit_insert,
     .audit_query = authkit__sqlite_audit_query,
     .audit_prune = authkit__sqlite_audit_prune,
