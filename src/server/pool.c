@@ -68,7 +68,7 @@ int authkit_pool_start(int workers, int queue_cap, struct authkit_pool **out) {
         if (pthread_create(&p->threads[p->nthreads], NULL, worker, p) != 0)
             break;
     if (p->nthreads == 0) {
-        authkit_pool_stop(p);
+        authkit_pool_free(p);
         return -1;
     }
     *out = p;
@@ -106,11 +106,19 @@ void authkit_pool_stop(struct authkit_pool *p) {
     if (!p)
         return;
     pthread_mutex_lock(&p->lock);
+    bool first = !p->stopping;
     p->stopping = true;
     pthread_cond_broadcast(&p->ready);
     pthread_mutex_unlock(&p->lock);
-    for (int i = 0; i < p->nthreads; i++)
+    /* Only the first caller joins; stopping is never cleared, so there is one. */
+    for (int i = 0; first && i < p->nthreads; i++)
         pthread_join(p->threads[i], NULL);
+}
+
+void authkit_pool_free(struct authkit_pool *p) {
+    if (!p)
+        return;
+    authkit_pool_stop(p);
     pthread_cond_destroy(&p->ready);
     pthread_mutex_destroy(&p->lock);
     free(p->ring);

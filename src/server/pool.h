@@ -23,7 +23,13 @@ size_t authkit_pool_waiting(struct authkit_pool *pool);
 /* Total microseconds jobs spent waiting for a worker, and the number of jobs started. */
 void authkit_pool_wait_stats(struct authkit_pool *pool, uint64_t *wait_us, uint64_t *started);
 
-/* Runs every queued job, then stops the threads and frees the pool. NULL is ignored. */
+/* Runs every queued job and stops the threads; from then on authkit_pool_submit refuses
+ * (returns -1) and the other calls still answer. Calling it again does nothing. NULL is
+ * ignored. */
 void authkit_pool_stop(struct authkit_pool *pool);
+
+/* Stops the pool if that was not done, then frees it. No other call may follow (the HTTP
+ * threads that submit jobs must be gone). NULL is ignored. */
+void authkit_pool_free(struct authkit_pool *pool);
 
 #endif

@@ -205,7 +205,7 @@ int authkit_server_start(const struct authkit_config *cfg, authkit_ctx *ctx,
     }
     struct sockaddr_storage addr;
     if (resolve(cfg->listen_host, cfg->listen_port, &addr, err, err_size) != 0) {
-        authkit_pool_stop(srv->pool);
+        authkit_pool_free(srv->pool);
         free(srv);
         return -1;
     }
@@ -222,7 +222,7 @@ int authkit_server_start(const struct authkit_config *cfg, authkit_ctx *ctx,
     if (!srv->daemon) {
         snprintf(err, err_size, "cannot listen on %s:%d (address in use, or not permitted)",
                  cfg->listen_host, cfg->listen_port);
-        authkit_pool_stop(srv->pool);
+        authkit_pool_free(srv->pool);
         free(srv);
         return -1;
     }
@@ -241,7 +241,9 @@ void authkit_server_stop(struct authkit_server *srv) {
         return;
     /* Stop accepting; finish the password work already queued (those connections are
      * resumed and answered); give requests in progress up to 10 s to complete (idle
-     * keep-alive connections carry none and do not hold shutdown up); then stop. */
+     * keep-alive connections carry none and do not hold shutdown up); then stop. Until
+     * MHD_stop_daemon returns, open connections may still send requests: the stopped pool
+     * must stay allocated for them (a login then gets 503 at once). */
     MHD_socket listener = MHD_quiesce_daemon(srv->daemon);
     if (listener != MHD_INVALID_SOCKET)
         close(listener);
@@ -251,5 +253,6 @@ void authkit_server_stop(struct authkit_server *srv) {
         nanosleep(&ts, NULL);
     }
     MHD_stop_daemon(srv->daemon);
+    authkit_pool_free(srv->pool);
     free(srv);
 }

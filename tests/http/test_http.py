@@ -343,9 +343,11 @@ class ServerTestCase(unittest.TestCase):
         rc, elapsed = cls.srv.stop()
         cls.srv.cleanup()
         if rc != 0:
+            # The last lines of stderr say why (a sanitizer report, an abort message).
+            tail = "\n".join(cls.srv.stderr_text().splitlines()[-15:])
             raise AssertionError(
                 "graceful shutdown: authkit serve should exit 0 within 10 s of SIGTERM; "
-                "got %r after %.1f s" % (rc, elapsed))
+                "got %r after %.1f s; the end of its stderr:\n%s" % (rc, elapsed, tail))
 
     # -- shared assertions --
 
@@ -1961,6 +1963,44 @@ class ShutdownTests(unittest.TestCase):
         t.join(30)
         self.assertEqual(rc, 0, "exit status after SIGTERM (%.1f s)" % elapsed)
         self.assertLess(elapsed, 10)
+        r = result.get("r")
+        self.assertIsInstance(r, Response, r)
+        self.assertEqual(r.status, 200, r)
+        remember_secret(r.json()["token"])
+
+    def test_login_on_an_open_connection_while_stopping(self):
+        # After SIGTERM the password pool takes no more work, but connections opened before
+        # may still send requests until the daemon stops: a login there gets 503 at once
+        # (not a crash), and the login already hashing is still answered.
+        srv = self.start({"AUTHKIT_BCRYPT_COST": "14"})
+        u = srv.add_user("stopping")
+        conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+        self.addCleanup(conn.close)
+        conn.request("GET", "/healthz")
+        conn.getresponse().read()
+        result = {}
+
+        def login():
+            try:
+                result["r"] = srv.login(u["username"], u["password"])
+            except Exception as e:  # noqa: BLE001 - reported below
+                result["r"] = e
+
+        t = threading.Thread(target=login)
+        t.start()
+        time.sleep(0.3)  # hashing on the worker (cost 14: about a second)
+        srv.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.2)
+        conn.request("POST", "/login", json.dumps({"username": u["username"],
+                                                   "password": u["password"]}),
+                     {"Content-Type": "application/json"})
+        resp = conn.getresponse()
+        resp.read()
+        self.assertEqual(resp.status, 503)
+        self.assertTrue(resp.getheader("Retry-After"))
+        t.join(30)
+        rc, elapsed = srv.stop()
+        self.assertEqual(rc, 0, "exit status after SIGTERM (%.1f s)" % elapsed)
         r = result.get("r")
         self.assertIsInstance(r, Response, r)
         self.assertEqual(r.status, 200, r)
