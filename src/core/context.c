@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "audit/audit.h"
+#include "core/dburl.h"
 #include "core/error.h"
 #include "password/bcrypt.h"
 
@@ -100,36 +101,6 @@ static authkit_status check_options(const authkit_options *o, authkit_error *err
     return AUTHKIT_OK;
 }
 
-/* Picks the adapter from the URL scheme. For SQLite `*location` is what follows the
- * scheme; for PostgreSQL it is the whole URL, which libpq reads itself (user, password,
- * host, port, database and options such as sslmode or host=/socket/dir). */
-static authkit_status select_store(const char *url, const struct authkit_store_ops **ops,
-                                   const char **location, authkit_error *err) {
-    static const char sqlite_scheme[] = "sqlite://";
-    static const char *const pg_schemes[] = {"postgresql://", "postgres://"};
-    if (strcmp(url, "sqlite::memory:") == 0) {
-        *ops = &authkit__store_sqlite;
-        *location = ":memory:";
-        return AUTHKIT_OK;
-    }
-    if (strncmp(url, sqlite_scheme, sizeof sqlite_scheme - 1) == 0 &&
-        url[sizeof sqlite_scheme - 1]) {
-        *ops = &authkit__store_sqlite;
-        *location = url + sizeof sqlite_scheme - 1;
-        return AUTHKIT_OK;
-    }
-    for (size_t i = 0; i < sizeof pg_schemes / sizeof pg_schemes[0]; i++) {
-        if (strncmp(url, pg_schemes[i], strlen(pg_schemes[i])) == 0) {
-            *ops = &authkit__store_pg;
-            *location = url;
-            return AUTHKIT_OK;
-        }
-    }
-    return authkit__fail(err, AUTHKIT_CONFIG, "database_url",
-                         "database_url must start with sqlite:// (e.g. sqlite://./authkit.db) "
-                         "or postgresql:// (e.g. postgresql://user@host/db)");
-}
-
 /* HMAC-SHA-256(secret, label): a key of its own for one purpose, so that no token or
  * name made for one purpose can stand for another. */
 static void derive_key(const char *secret, size_t len, const char *label, uint8_t out[32]) {
@@ -160,7 +131,7 @@ authkit_status authkit_open(const authkit_options *opts, authkit_ctx **out, auth
 
     const struct authkit_store_ops *ops = NULL;
     const char *location = NULL;
-    if ((st = select_store(opts->database_url, &ops, &location, err)) != AUTHKIT_OK)
+    if ((st = authkit__dburl_select(opts->database_url, &ops, &location, err)) != AUTHKIT_OK)
         return st;
 
     authkit_ctx *ctx = calloc(1, sizeof *ctx);
