@@ -8,12 +8,15 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <sodium.h>
+
+#include "cli/dotenv.h"
 
 enum setting_id {
     S_DATABASE,
@@ -84,8 +87,6 @@ static const struct setting settings[S_COUNT] = {
                            36500},
     [S_SERVICE_NAME] = {"--service-name", NULL, "AUTHKIT_SERVICE_NAME", 0, 0},
 };
-
-#define DOTENV_LINE_MAX 8192
 
 /* Where the text of each setting came from. `text` points into argv, the environment or
  * `dotenv` below; `origin` names the source for messages. */
@@ -220,78 +221,14 @@ static void free_dotenv(struct sources *src) {
     }
 }
 
-static char *skip_blanks(char *p) {
-    while (*p == ' ' || *p == '\t')
-        p++;
-    return p;
-}
-
-/* Parses the value that starts at `p` in place: quoted ('...' literally, "..." with \" and
- * \\ escapes) or bare (up to a " #" comment, trailing blanks dropped). Returns the value
- * or NULL with the reason in `why`. */
-static char *parse_dotenv_value(char *p, const char **why) {
-    if (*p == '\'' || *p == '"') {
-        char quote = *p++;
-        char *value = p, *w = p;
-        for (;; p++) {
-            if (*p == '\0') {
-                *why = "unterminated quote";
-                return NULL;
-            }
-            if (*p == quote)
-                break;
-            if (quote == '"' && *p == '\\' && (p[1] == '"' || p[1] == '\\'))
-                p++;
-            *w++ = *p;
-        }
-        p = skip_blanks(p + 1);
-        if (*p != '\0' && *p != '#') {
-            *why = "unexpected text after the closing quote";
-            return NULL;
-        }
-        *w = '\0';
-        return value;
-    }
-    char *value = p;
-    for (; *p; p++) {
-        if (*p == '#' && (p == value || p[-1] == ' ' || p[-1] == '\t')) {
-            *p = '\0';
-            break;
-        }
-    }
-    size_t n = strlen(value);
-    while (n > 0 && (value[n - 1] == ' ' || value[n - 1] == '\t'))
-        value[--n] = '\0';
-    return value;
-}
-
-/* One line of .env. Returns 0 (blank, comment, a setting or a key we ignore) or -1. */
-static int read_dotenv_line(struct sources *src, char *line, int lineno, char *err,
-                            size_t err_size) {
-    size_t n = strlen(line);
-    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-        line[--n] = '\0';
-    char *p = skip_blanks(line);
-    if (*p == '\0' || *p == '#')
-        return 0;
-    if (strncmp(p, "export", 6) == 0 && (p[6] == ' ' || p[6] == '\t'))
-        p = skip_blanks(p + 6);
-    char *key = p;
-    if (!(isalpha((unsigned char)*p) || *p == '_'))
-        return fail(err, err_size, ".env line %d: expected KEY=value", lineno);
-    while (isalnum((unsigned char)*p) || *p == '_')
-        p++;
-    char *key_end = p;
-    p = skip_blanks(p);
-    if (*p != '=')
-        return fail(err, err_size, ".env line %d: expected KEY=value", lineno);
-    *key_end = '\0';
-    const char *why = NULL;
-    char *value = parse_dotenv_value(skip_blanks(p + 1), &why);
-    if (!value)
-        return fail(err, err_size, ".env line %d: %s", lineno, why);
+/* A setting from .env (authkit__dotenv_fn). Later lines win over earlier ones, as a
+ * shell sourcing the file would have it. Keys without the AUTHKIT_ prefix belong to
+ * other programs sharing the file. */
+static int take_dotenv_setting(void *arg, int lineno, const char *key, const char *value, char *err,
+                               size_t err_size) {
+    struct sources *src = arg;
     if (strncmp(key, "AUTHKIT_", 8) != 0)
-        return 0; /* the file may configure other programs too */
+        return 0;
     int id = -1;
     for (int i = 0; i < S_COUNT; i++)
         if (strcmp(settings[i].env, key) == 0)
@@ -310,6 +247,43 @@ static int read_dotenv_line(struct sources *src, char *line, int lineno, char *e
     return 0;
 }
 
+/* Reads all of `f` into a buffer that grows by copying, never by realloc(), so that no
+ * copy of the secret is freed unwiped. Returns 0 with `*text` (the caller wipes and frees
+ * it) or -1 with errno set. */
+static int read_all(FILE *f, char **text, size_t *len) {
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    if (!buf)
+        return -1;
+    for (;;) {
+        n += fread(buf + n, 1, cap - n, f);
+        if (ferror(f)) {
+            int saved = errno;
+            sodium_memzero(buf, cap);
+            free(buf);
+            errno = saved;
+            return -1;
+        }
+        if (n < cap)
+            break;
+        char *bigger = cap <= SIZE_MAX / 2 ? malloc(cap * 2) : NULL;
+        if (!bigger) {
+            sodium_memzero(buf, cap);
+            free(buf);
+            errno = ENOMEM;
+            return -1;
+        }
+        memcpy(bigger, buf, n);
+        sodium_memzero(buf, cap);
+        free(buf);
+        buf = bigger;
+        cap *= 2;
+    }
+    *text = buf;
+    *len = n;
+    return 0;
+}
+
 static int read_dotenv(struct sources *src, char *err, size_t err_size) {
     FILE *f = fopen(".env", "r");
     if (!f) {
@@ -317,20 +291,17 @@ static int read_dotenv(struct sources *src, char *err, size_t err_size) {
             return 0;
         return fail(err, err_size, "cannot read .env: %s", strerror(errno));
     }
-    char line[DOTENV_LINE_MAX];
-    int lineno = 0, rc = 0;
-    while (rc == 0 && fgets(line, sizeof line, f)) {
-        lineno++;
-        if (!strchr(line, '\n') && !feof(f))
-            rc = fail(err, err_size, ".env line %d: longer than %d bytes", lineno,
-                      DOTENV_LINE_MAX - 2);
-        else
-            rc = read_dotenv_line(src, line, lineno, err, err_size);
-    }
-    if (rc == 0 && ferror(f))
+    char *text = NULL;
+    size_t len = 0;
+    int rc = read_all(f, &text, &len);
+    if (rc != 0)
         rc = fail(err, err_size, "cannot read .env: %s", strerror(errno));
-    sodium_memzero(line, sizeof line);
     fclose(f);
+    if (rc != 0)
+        return rc;
+    rc = authkit__dotenv_parse(text, len, take_dotenv_setting, src, err, err_size);
+    sodium_memzero(text, len);
+    free(text);
     if (rc != 0)
         return rc;
     for (int id = 0; id < S_COUNT; id++) {
