@@ -25,6 +25,11 @@ static int field_of(const char *name, size_t len) {
     return -1;
 }
 
+/* Passwords keep a NUL byte so that the handler can refuse it with its own reason. */
+static bool is_password(int f) {
+    return f == F_PASSWORD || f == F_CURRENT_PASSWORD || f == F_NEW_PASSWORD;
+}
+
 static bool set_value(struct body *b, int f, const char *value, size_t len) {
     if (b->value[f])
         return false; /* given twice */
@@ -98,6 +103,11 @@ static enum body_result parse_form(const char *data, size_t len, struct body *b,
         long vn = eq ? form_decode(buf, eq + 1, plen - klen - 1) : 0;
         if (vn < 0) {
             *why = "bad percent-encoding";
+            r = BODY_MALFORMED;
+        } else if (!is_password(f) && memchr(buf, '\0', (size_t)vn)) {
+            /* Everything but a password is read as a C string: "alice%00x" would log in
+             * as alice. JSON cannot carry the NUL at all (jansson refuses \u0000). */
+            *why = "a field other than a password contains a NUL byte";
             r = BODY_MALFORMED;
         } else if (!set_value(b, f, buf, (size_t)vn)) {
             *why = "a field is given more than once";

@@ -22,7 +22,7 @@ enum body_field {
 struct body {
     bool form;                /* form-encoded (a browser), else JSON */
     char *value[BODY_FIELDS]; /* NUL-terminated copies; NULL when absent */
-    size_t len[BODY_FIELDS];  /* bytes, which may include NUL bytes */
+    size_t len[BODY_FIELDS];  /* bytes; only a password may include NUL bytes */
 };
 
 enum body_result { BODY_OK, BODY_MALFORMED, BODY_UNSUPPORTED_TYPE };
@@ -34,8 +34,9 @@ enum body_type body_type_of(const char *content_type);
 
 /* Parses `data` (`len` bytes) according to `content_type` (application/json or
  * application/x-www-form-urlencoded, parameters ignored). Unknown fields are ignored; a
- * field given twice, invalid JSON, a JSON value of the wrong type, or bad percent-encoding
- * is BODY_MALFORMED with a reason in `why`. Free with body_free() in every case. */
+ * field given twice, invalid JSON, a JSON value of the wrong type, bad percent-encoding,
+ * or a NUL byte in a field other than a password is BODY_MALFORMED with a reason in `why`.
+ * Free with body_free() in every case. */
 enum body_result body_parse(const char *content_type, const char *data, size_t len,
                             struct body *out, const char **why);
 

@@ -606,6 +606,16 @@ class LoginTests(ServerTestCase):
         self.assertJsonError(r, 400)
         self.assertNoCookie(r)
 
+    def test_nul_in_login_name(self):
+        # The login name is read as a C string: "alice%00x" must not log in as alice.
+        for raw in ("username=%s%%00x&password=%s" % (self.alice["username"], self.alice["password"]),
+                    "email=%s%%00x&password=%s" % (self.alice["email"], self.alice["password"]),
+                    "login=%s%%00&password=%s" % (self.alice["username"], self.alice["password"])):
+            r = self.srv.request("POST", "/login", raw,
+                                 {"Content-Type": "application/x-www-form-urlencoded"})
+            self.assertJsonError(r, 400)
+            self.assertNoCookie(r)
+
     def test_password_over_72_bytes(self):
         r = self.srv.login(self.alice["username"], "a" * 73)
         self.assertJsonError(r, 400)
