@@ -50,7 +50,7 @@ bench-http: build
 
 fuzz: deps
 	cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DAUTHKIT_BUILD_FUZZ=ON -DAUTHKIT_BUILD_TESTS=OFF -DAUTHKIT_BUILD_BENCH=OFF
-	cmake --build build-fuzz -j$(JOBS) --target fuzz_jwt fuzz_password_verify fuzz_text fuzz_body
+	cmake --build build-fuzz -j$(JOBS) --target fuzz_all
 	bash fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
 install: build

@@ -104,12 +104,12 @@ static bool model_pair(struct model *m, const uint8_t *pair, size_t len, uint8_t
         m->why = "bad percent-encoding";
         return false;
     }
-    if (m->value[f]) {
-        m->why = "a field is given more than once";
-        return false;
-    }
     if (!is_password(f) && memchr(scratch, 0, (size_t)n)) {
         m->why = "a field other than a password contains a NUL byte";
+        return false;
+    }
+    if (m->value[f]) {
+        m->why = "a field is given more than once";
         return false;
     }
     m->value[f] = malloc((size_t)n + 1);

@@ -117,7 +117,97 @@ def text_seeds():
         write(t, name, data)
 
 
+def body_seeds():
+    # fuzz_body_form: the body alone. fuzz_body_json: a first byte that picks the
+    # Content-Type (0: application/json), then the body.
+    form = {
+        "login": b"username=ada&password=correct+horse%21&next=%2Fhome&remember_me=on",
+        "login-email": b"email=ada%40example.com&password=x&remember_me=1",
+        "password-change": b"current_password=a%00b&new_password=%C3%A9t%C3%A9+%2B",
+        "unknown-and-empty": b"&&x=%zz&login&password=&next=/a?b=c",
+    }
+    for name, data in form.items():
+        write("fuzz_body_form", name, data)
+    json_bodies = {
+        "login": b'{"username":"ada","password":"correct horse","remember_me":true}',
+        "login-email": b'{"email":"ada@example.com","password":"p\u00e9","next":"/x"}',
+        "password-change": b'{"current_password":"a","new_password":"b\"\\\/"}',
+        "wrong-type": b'{"login":"ada","password":7,"remember_me":"on"}',
+        "nested-unknown": b'{"other":{"password":1},"username":"a\ud83d\ude00"}',
+    }
+    for name, data in json_bodies.items():
+        write("fuzz_body_json", name, b"\0" + data)
+    write("fuzz_body_json", "type-charset", b"\1" + json_bodies["login"])
+
+
+def dburl_seeds():
+    urls = {
+        "sqlite-file": b"sqlite://./authkit.db",
+        "sqlite-memory": b"sqlite::memory:",
+        "sqlite-absolute": b"sqlite:///var/lib/authkit/authkit.db",
+        "postgresql": b"postgresql://authkit:secret@db.example:5432/authkit?sslmode=verify-full",
+        "postgres-socket": b"postgres:///authkit?host=/run/postgresql&connect_timeout=3",
+        "postgresql-ipv6": b"postgresql://[::1]:5433,db2:5432/x?target_session_attrs=read-write",
+        "mysql": b"mysql://localhost/x",
+    }
+    for name, data in urls.items():
+        write("fuzz_dburl", name, data)
+
+
+def dotenv_seeds():
+    t = "fuzz_dotenv"
+    write(t, "example", b"""# authkit settings
+AUTHKIT_DATABASE_URL='sqlite://./authkit.db'   # a comment
+export AUTHKIT_SESSION_SECRET="s3cret \\"quoted\\" and \\\\ more"
+AUTHKIT_LISTEN = 127.0.0.1:8080
+OTHER_PROGRAM=value#not-a-comment
+\r
+AUTHKIT_BCRYPT_COST=12\r
+""")
+    write(t, "errors", b"AUTHKIT_LISTEN='unterminated\n")
+    write(t, "after-quote", b'K="v" trailing\n')
+    write(t, "no-newline", b"\t export\tA_1=\t x y \t")
+    # Lines around the length limit (8190 bytes and a newline fit; one more does not).
+    write(t, "line-at-limit", b"A=" + b"v" * 8188 + b"\n" + b"B=1\n")
+    write(t, "line-over-limit", b"A=" + b"v" * 8189 + b"\nB=1\n")
+
+
+def token_seeds():
+    t = "fuzz_token"
+    write(t, "live", b"{{token}}")
+    write(t, "live-jwt", b"{{jwt}}")
+    write(t, "live-suffix", b"{{token}}A")
+    write(t, "jwt-prefix", b"x{{jwt}}")
+    write(t, "well-formed", b64url(bytes(range(32))))
+    write(t, "rfc7515-a1", testdata_fields("jwt-hs256-rfc7515-a1.txt")["token"].encode())
+
+
+def http_token_seeds():
+    t = "fuzz_http_token"
+    host = b"Host: localhost\r\n"
+    reqs = {
+        "cookie": b"GET / HTTP/1.1\r\n" + host + b"Cookie: a=b; __Host-session_token={{token}}; c=d\r\n\r\n",
+        "cookie-sid": b"GET /x HTTP/1.1\r\n" + host + b"Cookie: sid=\"{{token}}\"\r\n\r\n",
+        "bearer": b"GET /me HTTP/1.1\r\n" + host + b"Authorization: Bearer   {{token}}  \r\n\r\n",
+        "bearer-and-cookie": b"GET / HTTP/1.1\r\n" + host
+        + b"authorization: basic eDp5\r\nCookie: __Host-session_token={{token}}\r\n\r\n",
+        "pipelined": b"GET / HTTP/1.1\r\n" + host + b"Cookie: sid=abc\r\n\r\n"
+        + b"POST /login HTTP/1.1\r\n" + host + b"Content-Length: 5\r\n"
+        + b"Cookie: __Host-session_token={{token}}\r\n\r\nhello",
+        "http10-folded": b"GET / HTTP/1.0\r\nCookie: x=1;\r\n __Host-session_token=v\r\n\r\n",
+        "chunked": b"POST / HTTP/1.1\r\n" + host + b"Transfer-Encoding: chunked\r\n"
+        + b"Authorization: Bearer {{token}}\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+    }
+    for name, data in reqs.items():
+        write(t, name, data)
+
+
 if __name__ == "__main__":
     jwt_seeds()
     password_seeds()
     text_seeds()
+    body_seeds()
+    dburl_seeds()
+    dotenv_seeds()
+    token_seeds()
+    http_token_seeds()

@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# Runs every libFuzzer target for SECONDS (default 30) on a temporary copy of its seed
-# corpus, one line per target, then "fuzz: N passed, M failed". Exits non-zero when any
-# target crashed, failed an assertion, leaked, or is missing.
-#   usage: fuzz/run.sh BUILD_DIR [SECONDS]      (BUILD_DIR configured with AUTHKIT_BUILD_FUZZ=ON)
+# Runs libFuzzer targets for SECONDS (default 30) each, one at a time, on a temporary copy
+# of each seed corpus, one line per target, then "fuzz: N passed, M failed". Exits
+# non-zero when any target crashed, failed an assertion, leaked, or is missing.
+#   usage: fuzz/run.sh BUILD_DIR [SECONDS [TARGET...]]
+# BUILD_DIR is configured with AUTHKIT_BUILD_FUZZ=ON; the targets are every one it lists
+# in BUILD_DIR/fuzz/targets (one per fuzz/fuzz_*.c), or only the TARGETs named.
 # Logs go to BUILD_DIR/fuzz/logs/<target>.log, crashing inputs to BUILD_DIR/fuzz/artifacts/.
 set -uo pipefail
 
-if [ $# -lt 1 ] || [ $# -gt 2 ]; then
-  echo "usage: $0 BUILD_DIR [SECONDS]" >&2
+if [ $# -lt 1 ]; then
+  echo "usage: $0 BUILD_DIR [SECONDS [TARGET...]]" >&2
   exit 2
 fi
 build=$1
 seconds=${2:-30}
+shift $(($# < 2 ? $# : 2))
 # -max_total_time=0 would mean "no limit".
 case $seconds in
   '' | *[!0-9]* | 0) echo "run.sh: SECONDS must be a whole number above 0, not '$seconds'" >&2; exit 2 ;;
@@ -21,7 +24,18 @@ if [ ! -d "$build" ]; then
   exit 2
 fi
 fuzz_dir=$(cd "$(dirname "$0")" && pwd)
-targets=(fuzz_jwt fuzz_password_verify fuzz_text fuzz_body)
+if [ $# -gt 0 ]; then
+  targets=("$@")
+elif [ -f "$build/fuzz/targets" ]; then
+  mapfile -t targets <"$build/fuzz/targets"
+else
+  echo "run.sh: no $build/fuzz/targets (configure with -DAUTHKIT_BUILD_FUZZ=ON)" >&2
+  exit 2
+fi
+if [ ${#targets[@]} -eq 0 ]; then
+  echo "run.sh: no targets to run" >&2
+  exit 2
+fi
 
 logs=$build/fuzz/logs
 artifacts=$build/fuzz/artifacts
@@ -46,10 +60,12 @@ for t in "${targets[@]}"; do
   mkdir -p "$corpus"
   cp "$fuzz_dir/corpus/$t/"* "$corpus/" 2>/dev/null || true
   log=$logs/$t.log
-  dict=()
-  [ -f "$fuzz_dir/$t.dict" ] && dict=(-dict="$fuzz_dir/$t.dict")
+  # fuzz/<target>.options: extra libFuzzer flags, after the defaults so they win.
+  extra=()
+  [ -f "$fuzz_dir/$t.dict" ] && extra+=(-dict="$fuzz_dir/$t.dict")
+  [ -f "$fuzz_dir/$t.options" ] && read -r -a opts <"$fuzz_dir/$t.options" && extra+=("${opts[@]}")
   "$bin" -max_total_time="$seconds" -max_len=4096 -timeout=30 -print_final_stats=1 \
-    "${dict[@]}" -artifact_prefix="$artifacts/$t-" "$corpus" >"$log" 2>&1
+    "${extra[@]}" -artifact_prefix="$artifacts/$t-" "$corpus" >"$log" 2>&1
   rc=$?
   # The last status line ("#N DONE cov: C ft: F corp: K/...") and the final stats.
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n1)
