@@ -8,7 +8,7 @@ packages=(
   libcrypt-dev libsodium-dev libsqlite3-dev libjansson-dev libmicrohttpd-dev
   libpq-dev postgresql
   python3 python3-bcrypt python3-jwt python3-zxcvbn
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev libtsan2
   nginx chromium nodejs wrk sqlite3 curl
 )
 

@@ -1,8 +1,11 @@
 /* Events: subscription, filtering and order, unsubscription, failing callbacks, callbacks
- * that call the library, event names, the payload of every type over a full scenario
- * (no password, token or hash in any string field), the reasons of failed logins and
- * revocations, the thread's client address, cleanup counts. */
+ * that call the library, publishing and subscribing from several threads at once, event
+ * names, the payload of every type over a full scenario (no password, token or hash in any
+ * string field), the reasons of failed logins and revocations, the thread's client
+ * address, cleanup counts. */
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -388,6 +391,71 @@ static void test_unsubscribe_during_delivery(void) {
     int calls = v.calls;
     CHECK_OK(create("victim2", NULL, NULL));
     CHECK_INT(v.calls, calls);
+    fixture_teardown(&fx);
+}
+
+/* --- threads ---------------------------------------------------------------------------- */
+
+/* Several threads publish (by creating users) while another subscribes and unsubscribes
+ * over and over, as event.h allows from any thread. The subscriber that stays sees every
+ * event exactly once. Mostly for ThreadSanitizer (`make test-tsan`), which checks that the
+ * subscriber list is only ever touched under its lock. */
+#define PUBLISHERS   4
+#define USERS_EACH   25
+#define CHURN_ROUNDS 300
+
+static atomic_int seen_by_stayer, seen_by_churner;
+
+static int count_cb(const authkit_event *ev, void *arg) {
+    (void)ev;
+    atomic_fetch_add((atomic_int *)arg, 1);
+    return 0;
+}
+
+static void *publisher(void *arg) {
+    int index = (int)(intptr_t)arg;
+    for (int i = 0; i < USERS_EACH; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "pub%d_%d", index, i);
+        if (create(name, NULL, NULL) != AUTHKIT_OK)
+            return (void *)1;
+    }
+    return NULL;
+}
+
+static void *churner(void *arg) {
+    (void)arg;
+    for (int i = 0; i < CHURN_ROUNDS; i++) {
+        uint64_t id;
+        if (authkit_event_subscribe(fx.ctx, AUTHKIT_EVENT_ALL, count_cb, &seen_by_churner, &id) !=
+                AUTHKIT_OK ||
+            authkit_event_unsubscribe(fx.ctx, id) != AUTHKIT_OK)
+            return (void *)1;
+    }
+    return NULL;
+}
+
+static void test_threads(void) {
+    fixture_setup(&fx);
+    atomic_init(&seen_by_stayer, 0);
+    atomic_init(&seen_by_churner, 0);
+    CHECK_OK(authkit_event_subscribe(fx.ctx, AUTHKIT_EVENT_USER_CREATED, count_cb, &seen_by_stayer,
+                                     NULL));
+    pthread_t pub[PUBLISHERS], churn;
+    CHECK(pthread_create(&churn, NULL, churner, NULL) == 0);
+    for (int i = 0; i < PUBLISHERS; i++)
+        CHECK(pthread_create(&pub[i], NULL, publisher, (void *)(intptr_t)i) == 0);
+    for (int i = 0; i < PUBLISHERS; i++) {
+        void *failed;
+        pthread_join(pub[i], &failed);
+        CHECK_MSG(!failed, "publisher %d could not create its users", i);
+    }
+    void *failed;
+    pthread_join(churn, &failed);
+    CHECK_MSG(!failed, "subscribe or unsubscribe failed while others published");
+    CHECK_INT(atomic_load(&seen_by_stayer), PUBLISHERS * USERS_EACH);
+    CHECK(atomic_load(&seen_by_churner) <= PUBLISHERS * USERS_EACH);
+    CHECK_INT(authkit_event_failures(fx.ctx), 0);
     fixture_teardown(&fx);
 }
 
@@ -818,6 +886,7 @@ int main(void) {
     test_failing_callbacks();
     test_reentrant_callbacks();
     test_unsubscribe_during_delivery();
+    test_threads();
     test_names();
     test_payloads();
     test_reasons_and_client();
