@@ -29,6 +29,7 @@ static const char *const field_names[BODY_FIELDS] = {
     [F_NEXT] = "next",
     [F_CURRENT_PASSWORD] = "current_password",
     [F_NEW_PASSWORD] = "new_password",
+    [F_CSRF_TOKEN] = "csrf_token",
 };
 
 static const struct {

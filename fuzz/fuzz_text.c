@@ -11,7 +11,7 @@
  *                              text never fits a buffer one byte smaller
  *   authkit__token_well_formed exactly 43 characters of [A-Za-z0-9_-]
  *   authkit__uuid_valid        exactly 36 characters, lower-case hex, dashes at 8/13/18/23
- *   authkit__username_check, authkit__role_check, authkit__password_policy
+ *   authkit__username_check, authkit__role_check, authkit_password_policy_check
  *                              the other checks of user input, against their patterns
  * C-string functions get a NUL-terminated copy of the input (so they see the bytes up to
  * its first NUL); length-taking functions get the input itself, in a buffer of its exact
@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "authkit/context.h"
 #include "authkit/password.h"
 #include "core/encoding.h"
 #include "core/text.h"
@@ -201,19 +202,46 @@ static void check_identifiers(const char *s) {
         fail("role check disagrees with ^[A-Za-z0-9_.:-]{1,50}$");
 }
 
-static void check_password_policy(const uint8_t *data, size_t size) {
-    static const int mins[] = {0, 1, 8, 12};
-    const char *pw = (const char *)data;
-    size_t chars = 0;
-    for (size_t i = 0; i < size; i++)
-        chars += (data[i] & 0xc0) != 0x80;
-    for (size_t i = 0; i < sizeof mins / sizeof mins[0]; i++) {
-        authkit_status want = authkit_password_check_bytes(pw, size);
-        if (want == AUTHKIT_OK && chars < (size_t)mins[i])
-            want = AUTHKIT_VALIDATION;
-        if (authkit__password_policy(pw, size, mins[i], NULL) != want)
-            fail("password_policy disagrees with the model");
+/* The policy needs a context (its minimum length, the service name); one in memory is
+ * opened on first use and kept for the whole run. */
+static authkit_ctx *policy_ctx(void) {
+    static authkit_ctx *ctx;
+    if (!ctx) {
+        authkit_options o;
+        authkit_options_init(&o);
+        o.database_url = "sqlite::memory:";
+        o.session_secret = "fuzz-secret-0123456789-abcdefghijklmnop";
+        o.cleanup_interval_ms = 0;
+        o.bcrypt_cost = 4;
+        if (authkit_open(&o, &ctx, NULL) != AUTHKIT_OK)
+            fail("cannot open a context for the password policy");
     }
+    return ctx;
+}
+
+/* Whatever the bytes, an accepted password is well-formed and at least 8 characters;
+ * the bytes before a '|' (if any) play the username. */
+static void check_password_policy(const uint8_t *data, size_t size) {
+    const char *bar = memchr(data, '|', size);
+    char username[64] = "";
+    const char *pw = (const char *)data;
+    size_t len = size;
+    if (bar && (size_t)(bar - (const char *)data) < sizeof username) {
+        memcpy(username, data, (size_t)(bar - (const char *)data));
+        username[bar - (const char *)data] = '\0';
+        pw = bar + 1;
+        len = size - (size_t)(pw - (const char *)data);
+    }
+    size_t chars = 0;
+    for (size_t i = 0; i < len; i++)
+        chars += ((unsigned char)pw[i] & 0xc0) != 0x80;
+    authkit_error err;
+    authkit_status st = authkit_password_policy_check(policy_ctx(), pw, len, username, NULL, &err);
+    if (st == AUTHKIT_OK && (authkit_password_check_bytes(pw, len) != AUTHKIT_OK || chars < 8))
+        fail("the policy accepted a password the model refuses");
+    if (st != AUTHKIT_OK && st != AUTHKIT_VALIDATION && st != AUTHKIT_PASSWORD_TOO_LONG &&
+        st != AUTHKIT_PASSWORD_HAS_NUL)
+        fail("the policy returned an unexpected status");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

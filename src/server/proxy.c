@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int fail(char *err, size_t size, const char *fmt, ...) {
+__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t size, const char *fmt,
+                                                      ...) {
     va_list ap;
     va_start(ap, fmt);
     if (err && size)
