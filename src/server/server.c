@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -243,16 +244,21 @@ void authkit_server_stop(struct authkit_server *srv) {
      * resumed and answered); give requests in progress up to 10 s to complete (idle
      * keep-alive connections carry none and do not hold shutdown up); then stop. Until
      * MHD_stop_daemon returns, open connections may still send requests: the stopped pool
-     * must stay allocated for them (a login then gets 503 at once). */
+     * must stay allocated for them (a login then gets 503 at once). The quiesced listener
+     * is shut down at once (new connections are refused) but closed only after
+     * MHD_stop_daemon: a worker thread may still be polling it, and closing a descriptor
+     * another thread waits on could hand its number to an unrelated socket. */
     MHD_socket listener = MHD_quiesce_daemon(srv->daemon);
     if (listener != MHD_INVALID_SOCKET)
-        close(listener);
+        shutdown(listener, SHUT_RDWR);
     authkit_pool_stop(srv->pool);
     for (int i = 0; i < 1000 && atomic_load(&srv->in_flight) > 0; i++) {
         struct timespec ts = {0, 10 * 1000000};
         nanosleep(&ts, NULL);
     }
     MHD_stop_daemon(srv->daemon);
+    if (listener != MHD_INVALID_SOCKET)
+        close(listener);
     authkit_pool_free(srv->pool);
     free(srv);
 }
