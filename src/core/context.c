@@ -9,6 +9,7 @@
 #include "core/dburl.h"
 #include "core/error.h"
 #include "password/bcrypt.h"
+#include "session/cache.h"
 
 #define SECRET_MIN_CHARS 32
 /* ASVS 5.0 6.2.1 (level 1) asks for at least 8 characters. */
@@ -55,6 +56,11 @@ authkit_time authkit_now(const authkit_ctx *ctx) {
 
 void authkit__publish(authkit_ctx *ctx, authkit_event *ev) {
     authkit__bus_publish(&ctx->bus, ev, authkit_now(ctx));
+}
+
+void authkit__sessions_changed(authkit_ctx *ctx) {
+    if (ctx->changes)
+        atomic_fetch_add_explicit(ctx->changes, 1, memory_order_acq_rel);
 }
 
 static authkit_status check_range(authkit_error *err, const char *field, int value, int lo,
@@ -170,6 +176,12 @@ authkit_status authkit_open(const authkit_options *opts, authkit_ctx **out, auth
     if ((st = ops->open(location, &ctx->store_state, err)) != AUTHKIT_OK)
         goto fail_roles;
     ctx->store = ops;
+    ctx->changes = ops->change_counter ? ops->change_counter(ctx->store_state) : NULL;
+    if (ctx->changes && opts->enable_session_storage &&
+        (st = authkit__vcache_open(ctx->changes, &ctx->vcache)) != AUTHKIT_OK) {
+        authkit__fail(err, st, NULL, NULL);
+        goto fail_store;
+    }
     /* First subscriber: the trail gets each event before the application's callbacks. */
     if ((st = authkit__audit_start(ctx)) != AUTHKIT_OK) {
         authkit__fail(err, st, NULL, "could not start the audit trail");
@@ -183,6 +195,7 @@ authkit_status authkit_open(const authkit_options *opts, authkit_ctx **out, auth
     return authkit__ok(err);
 
 fail_store:
+    authkit__vcache_close(ctx->vcache);
     ops->close(ctx->store_state);
 fail_roles:
     authkit__roles_destroy(&ctx->roles);
@@ -204,6 +217,7 @@ void authkit_close(authkit_ctx *ctx) {
     if (!authkit__ctx_ok(ctx))
         return;
     authkit__cleanup_stop(ctx);
+    authkit__vcache_close(ctx->vcache);
     ctx->store->close(ctx->store_state);
     authkit__roles_destroy(&ctx->roles);
     authkit__bus_destroy(&ctx->bus);

@@ -42,6 +42,10 @@ struct authkit_ctx {
     struct authkit__roles roles;
     struct authkit__cleanup cleanup;
     atomic_uint_fast64_t audit_failures; /* events the trail could not write */
+    /* The store's change counter and the validation cache over it (src/session/cache.h);
+     * both NULL when the store has no counter, the cache also in stateless mode. */
+    _Atomic uint64_t *changes;
+    struct authkit__vcache *vcache;
 };
 
 /* true when `ctx` is an open context (not NULL, magic intact). */
@@ -49,6 +53,11 @@ bool authkit__ctx_ok(const authkit_ctx *ctx);
 
 /* Publishes `ev` with the context's clock as timestamp. */
 void authkit__publish(authkit_ctx *ctx, authkit_event *ev);
+
+/* After every write that ends sessions or changes a user, successful or not (a failed
+ * write may still have committed): no cached validation from before it is used again, in
+ * any process (src/session/cache.h). */
+void authkit__sessions_changed(authkit_ctx *ctx);
 
 /* Starts / stops the background cleanup thread (src/session/cleanup.c). */
 authkit_status authkit__cleanup_start(authkit_ctx *ctx);

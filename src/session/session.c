@@ -7,6 +7,7 @@
 #include "core/text.h"
 #include "password/bcrypt.h"
 #include "password/login.h"
+#include "session/cache.h"
 #include "session/jwt.h"
 #include "password/throttle.h"
 
@@ -72,14 +73,17 @@ static authkit_status issue_session(authkit_ctx *ctx, const struct authkit_store
     }
     size_t cap = (size_t)ctx->opts.max_sessions_per_user, evicted = 0;
     /* After the insert: of two logins at once, the later eviction sees both sessions. */
-    if (ctx->opts.enable_session_storage && cap &&
-        ctx->store->session_evict(ctx->store_state, row->user.id, out->session_id, cap - 1,
-                                  &evicted, NULL) == AUTHKIT_OK &&
-        evicted)
-        authkit__publish(ctx, &(authkit_event){.type = AUTHKIT_EVENT_SESSIONS_REVOKED,
-                                               .user_id = row->user.id,
-                                               .count = evicted,
-                                               .reason = "session_cap"});
+    if (ctx->opts.enable_session_storage && cap) {
+        authkit_status evict = ctx->store->session_evict(ctx->store_state, row->user.id,
+                                                         out->session_id, cap - 1, &evicted, NULL);
+        if (evict != AUTHKIT_OK || evicted)
+            authkit__sessions_changed(ctx);
+        if (evict == AUTHKIT_OK && evicted)
+            authkit__publish(ctx, &(authkit_event){.type = AUTHKIT_EVENT_SESSIONS_REVOKED,
+                                                   .user_id = row->user.id,
+                                                   .count = evicted,
+                                                   .reason = "session_cap"});
+    }
     return AUTHKIT_OK;
 }
 
@@ -217,6 +221,17 @@ static authkit_status validate_stored(authkit_ctx *ctx, const char *token, authk
     authkit__token_digest(digest, token, AUTHKIT_TOKEN_CHARS);
     struct authkit_store_session s;
     struct authkit_store_user u;
+    authkit_time now = authkit_now(ctx);
+    /* A hit is used only while no expiry, idle timeout or last_seen_at write is due:
+     * those are decided below, from the store, exactly as without the cache. */
+    uint64_t version = ctx->vcache ? authkit__vcache_version(ctx->vcache) : 0;
+    if (ctx->vcache && authkit__vcache_get(ctx->vcache, digest, version, now, &u.user, &s.info) &&
+        now < session_end(ctx, &s.info) && now - s.info.last_seen_at < touch_interval(ctx)) {
+        *user = u.user;
+        if (session)
+            *session = s.info;
+        return authkit__ok(err);
+    }
     /* The digest is looked up through the unique index: an attacker timing the lookup
      * learns about SHA-256 outputs, not about tokens. */
     authkit_status st = ctx->store->session_find(ctx->store_state, digest, &s, &u, err);
@@ -224,7 +239,7 @@ static authkit_status validate_stored(authkit_ctx *ctx, const char *token, authk
         return not_authenticated(err);
     if (st != AUTHKIT_OK)
         return st;
-    authkit_time now = authkit_now(ctx), end = session_end(ctx, &s.info);
+    authkit_time end = session_end(ctx, &s.info);
     if (now >= end) {
         /* Whoever deletes the row publishes: the event fires once per session. */
         if (ctx->store->session_delete(ctx->store_state, digest, NULL, NULL) == AUTHKIT_OK)
@@ -242,6 +257,8 @@ static authkit_status validate_stored(authkit_ctx *ctx, const char *token, authk
     if (now - s.info.last_seen_at >= touch_interval(ctx) &&
         ctx->store->session_touch(ctx->store_state, digest, now, NULL) == AUTHKIT_OK)
         s.info.last_seen_at = now;
+    if (ctx->vcache)
+        authkit__vcache_put(ctx->vcache, digest, version, now, &u.user, &s.info);
     *user = u.user;
     if (session)
         *session = s.info;
@@ -300,6 +317,7 @@ authkit_status authkit_logout(authkit_ctx *ctx, const char *token, bool *deleted
     authkit__token_digest(digest, token, AUTHKIT_TOKEN_CHARS);
     struct authkit_store_session s;
     authkit_status st = ctx->store->session_delete(ctx->store_state, digest, &s, err);
+    authkit__sessions_changed(ctx);
     if (st == AUTHKIT_NOT_FOUND)
         return authkit__ok(err);
     if (st != AUTHKIT_OK)
@@ -319,6 +337,7 @@ authkit_status authkit_logout_all(authkit_ctx *ctx, const char *user_id, size_t 
         return authkit__fail(err, AUTHKIT_NOT_FOUND, NULL, "User not found");
     authkit_status st =
         ctx->store->user_end_sessions(ctx->store_state, user_id, authkit_now(ctx), &n, err);
+    authkit__sessions_changed(ctx);
     if (st == AUTHKIT_NOT_FOUND)
         return authkit__fail(err, st, NULL, "User not found");
     if (st != AUTHKIT_OK)
@@ -337,6 +356,7 @@ authkit_status authkit_logout_everyone(authkit_ctx *ctx, size_t *revoked, authki
     if (revoked)
         *revoked = 0;
     authkit_status st = ctx->store->sessions_end_all(ctx->store_state, authkit_now(ctx), &n, err);
+    authkit__sessions_changed(ctx);
     if (st != AUTHKIT_OK)
         return st;
     if (revoked)
@@ -361,6 +381,7 @@ authkit_status authkit_logout_others(authkit_ctx *ctx, const char *user_id,
                              "Signed tokens cannot be revoked one by one; use logout-all");
     authkit_status st =
         ctx->store->session_delete_others(ctx->store_state, user_id, keep_session_id, &n, err);
+    authkit__sessions_changed(ctx);
     if (st != AUTHKIT_OK)
         return st;
     if (revoked)
@@ -383,6 +404,7 @@ authkit_status authkit_session_revoke(authkit_ctx *ctx, const char *user_id, con
         !authkit__uuid_valid(session_id))
         return authkit__fail(err, AUTHKIT_NOT_FOUND, NULL, "Session not found");
     authkit_status st = ctx->store->session_delete_id(ctx->store_state, user_id, session_id, err);
+    authkit__sessions_changed(ctx);
     if (st == AUTHKIT_NOT_FOUND)
         return authkit__fail(err, st, NULL, "Session not found");
     if (st != AUTHKIT_OK)

@@ -21,6 +21,8 @@
 #ifndef AUTHKIT_STORE_H
 #define AUTHKIT_STORE_H
 
+#include <stdatomic.h>
+
 #include "authkit/audit.h"
 #include "authkit/password.h"
 #include "authkit/session.h"
@@ -29,7 +31,7 @@
 #include "core/encoding.h"
 #include "store/throttle_rule.h"
 
-#define AUTHKIT_STORE_OPS_VERSION 5
+#define AUTHKIT_STORE_OPS_VERSION 6
 
 /* A user row: the public fields plus what only the library may see. */
 struct authkit_store_user {
@@ -190,6 +192,13 @@ struct authkit_store_ops {
      * once); the number of sessions deleted to `*ended`. */
     authkit_status (*sessions_end_all)(void *state, authkit_time now, size_t *ended,
                                        authkit_error *err);
+
+    /* Version 6. A counter that every process using this store shares (shared memory,
+     * not the database: reading it costs no transaction). The library moves it forward
+     * after each write that ends sessions or changes a user, and validations keep what
+     * they read only while it stands still (src/session/cache.c). NULL when the store
+     * cannot share one with every reader (then nothing is cached). */
+    _Atomic uint64_t *(*change_counter)(void *state);
 };
 
 /* The SQLite adapter (src/store/sqlite/). */

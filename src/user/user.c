@@ -165,6 +165,7 @@ authkit_status authkit_user_update_fields(authkit_ctx *ctx, const char *id,
         u->updated_at = authkit_now(ctx);
         row.sessions_valid_after = end_sessions ? u->updated_at : row.sessions_valid_after;
         st = ctx->store->user_update(ctx->store_state, &row, end_sessions, &ended, err);
+        authkit__sessions_changed(ctx); /* validations return the user's fields */
         if (st != AUTHKIT_OK)
             return st;
         authkit__publish(ctx, &(authkit_event){.type = AUTHKIT_EVENT_USER_UPDATED,
@@ -198,6 +199,7 @@ authkit_status authkit_user_set_password(authkit_ctx *ctx, const char *id, const
     }
     size_t ended = 0;
     st = ctx->store->user_set_password(ctx->store_state, id, hash, authkit_now(ctx), &ended, err);
+    authkit__sessions_changed(ctx);
     if (st == AUTHKIT_NOT_FOUND)
         return authkit__fail(err, st, NULL, "User not found");
     if (st != AUTHKIT_OK)
@@ -258,6 +260,7 @@ authkit_status authkit_user_delete(authkit_ctx *ctx, const char *id, authkit_err
     if (!id || !authkit__uuid_valid(id))
         return authkit__fail(err, AUTHKIT_NOT_FOUND, NULL, "User not found");
     authkit_status st = ctx->store->user_delete(ctx->store_state, id, err);
+    authkit__sessions_changed(ctx);
     if (st == AUTHKIT_NOT_FOUND)
         return authkit__fail(err, st, NULL, "User not found");
     if (st != AUTHKIT_OK)

@@ -9,6 +9,7 @@
 
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "authkit/status.h"
@@ -42,6 +43,11 @@ struct authkit__sqlite_pool {
     pthread_mutex_t lock;
     struct authkit__sqlite_conn *idle;
     bool memory;
+    /* The change counter (store.h): the first 8 bytes of "<database file>-revocations",
+     * mapped shared, so every process that opens the database moves and sees the same
+     * one; `local_changes` for ":memory:", which no other process can reach. */
+    _Atomic uint64_t *changes;
+    _Atomic uint64_t local_changes;
     char path[]; /* the location as given */
 };
 

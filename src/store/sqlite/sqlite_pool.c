@@ -2,8 +2,14 @@
  * up the same way, with its own statement cache. */
 #include "store/sqlite/sqlite_internal.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/error.h"
 
@@ -70,6 +76,31 @@ static authkit_status conn_open(const struct authkit__sqlite_pool *p, bool first
     return AUTHKIT_OK;
 }
 
+/* Maps the change counter shared by every process that opens the database at `db_file`
+ * (an absolute path, as SQLite names it): "<db_file>-revocations", created next to the
+ * -wal and -shm files with the database's permission bits, grown to 8 bytes (zeros). */
+static authkit_status map_counter(const char *db_file, _Atomic uint64_t **out, authkit_error *err) {
+    char path[4096];
+    struct stat db;
+    if (snprintf(path, sizeof path, "%s-revocations", db_file) >= (int)sizeof path)
+        return authkit__fail(err, AUTHKIT_STORE, NULL, "database path too long");
+    mode_t mode = stat(db_file, &db) == 0 ? (db.st_mode & 0666) : 0600;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode);
+    struct stat st;
+    void *map = MAP_FAILED;
+    if (fd >= 0 && fstat(fd, &st) == 0 &&
+        (st.st_size >= (off_t)sizeof(uint64_t) || ftruncate(fd, sizeof(uint64_t)) == 0))
+        map = mmap(NULL, sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    int saved = errno;
+    if (fd >= 0)
+        close(fd); /* the mapping stays valid */
+    if (map == MAP_FAILED)
+        return authkit__fail(err, AUTHKIT_STORE, NULL, "cannot open \"%s\": %s", path,
+                             strerror(saved));
+    *out = map;
+    return AUTHKIT_OK;
+}
+
 authkit_status authkit__sqlite_pool_open(const char *location, struct authkit__sqlite_pool **out,
                                          authkit_error *err) {
     *out = NULL;
@@ -92,6 +123,10 @@ authkit_status authkit__sqlite_pool_open(const char *location, struct authkit__s
     authkit_status st = conn_open(p, true, &c, err);
     if (st == AUTHKIT_OK)
         st = authkit__sqlite_migrate(c->db, p->path, err);
+    atomic_init(&p->local_changes, 0);
+    p->changes = &p->local_changes;
+    if (st == AUTHKIT_OK && !p->memory)
+        st = map_counter(sqlite3_db_filename(c->db, "main"), &p->changes, err);
     if (st != AUTHKIT_OK) {
         conn_free(c);
         pthread_mutex_destroy(&p->lock);
@@ -113,6 +148,8 @@ void authkit__sqlite_pool_close(struct authkit__sqlite_pool *pool) {
         sqlite3_exec(c->db, "PRAGMA optimize", NULL, NULL, NULL);
         conn_free(c);
     }
+    if (pool->changes != &pool->local_changes)
+        munmap((void *)(uintptr_t)pool->changes, sizeof(uint64_t));
     pthread_mutex_destroy(&pool->lock);
     free(pool);
 }

@@ -834,6 +834,10 @@ static authkit_status op_session_count(void *state, authkit_time now, size_t *n,
     return s == AUTHKIT_OK ? authkit__ok(err) : s;
 }
 
+static _Atomic uint64_t *op_change_counter(void *state) {
+    return ((struct authkit__sqlite_pool *)state)->changes;
+}
+
 const struct authkit_store_ops authkit__store_sqlite = {
     .version = AUTHKIT_STORE_OPS_VERSION,
     .name = "sqlite",
@@ -867,4 +871,5 @@ const struct authkit_store_ops authkit__store_sqlite = {
     .audit_insert = authkit__sqlite_audit_insert,
     .audit_query = authkit__sqlite_audit_query,
     .audit_prune = authkit__sqlite_audit_prune,
+    .change_counter = op_change_counter,
 };
