@@ -3,7 +3,6 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 void authkit__b64url_encode(char *out, size_t out_size, const uint8_t *in, size_t len) {
     sodium_bin2base64(out, out_size, in, len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
@@ -82,15 +81,49 @@ void authkit__strlcpy(char *dst, const char *src, size_t size) {
     dst[n] = '\0';
 }
 
+static void digits(char *out, long long v, int n) {
+    while (n--) {
+        out[n] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
+/* By arithmetic rather than gmtime_r + strftime: those take glibc's time-zone lock and
+ * parse a format, on the path of every GET /me. The civil date of a day count is the
+ * usual era computation (400-year cycles of 146,097 days, years starting in March). */
 void authkit__time_iso8601(char out[32], authkit_time t) {
-    time_t secs = (time_t)(t / 1000000);
-    long micros = (long)(t % 1000000);
+    long long secs = t / 1000000, micros = t % 1000000;
     if (micros < 0) {
         micros += 1000000;
         secs -= 1;
     }
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 32 - n, ".%06ldZ", micros);
+    long long days = secs / 86400, sod = secs % 86400;
+    if (sod < 0) {
+        sod += 86400;
+        days -= 1;
+    }
+    long long z = days + 719468; /* days since 0000-03-01 */
+    long long era = (z >= 0 ? z : z - 146096) / 146097;
+    long long doe = z - era * 146097;                                      /* [0, 146096] */
+    long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+    long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               /* [0, 365] */
+    long long mp = (5 * doy + 2) / 153;                                    /* March = 0 */
+    long long day = doy - (153 * mp + 2) / 5 + 1;
+    long long month = mp < 10 ? mp + 3 : mp - 9;
+    long long year = yoe + era * 400 + (month <= 2);
+    if (year < 0 || year > 9999) {
+        char wide[160]; /* out of four digits: a year this far off is still printed */
+        snprintf(wide, sizeof wide, "%lld-%02lld-%02lldT%02lld:%02lld:%02lld.%06lldZ", year, month,
+                 day, sod / 3600, sod / 60 % 60, sod % 60, micros);
+        authkit__strlcpy(out, wide, 32);
+        return;
+    }
+    memcpy(out, "0000-00-00T00:00:00.000000Z", 28);
+    digits(out, year, 4);
+    digits(out + 5, month, 2);
+    digits(out + 8, day, 2);
+    digits(out + 11, sod / 3600, 2);
+    digits(out + 14, sod / 60 % 60, 2);
+    digits(out + 17, sod % 60, 2);
+    digits(out + 20, micros, 6);
 }

@@ -2,6 +2,8 @@
 #include "check.h"
 #include "core/encoding.h"
 
+#include <time.h>
+
 int main(void) {
     /* RFC 4648 §10 vectors, in the URL-safe alphabet without padding. */
     static const struct {
@@ -70,5 +72,30 @@ int main(void) {
     CHECK_STR(iso, "2011-03-22T18:43:00.000042Z");
     authkit__time_iso8601(iso, -1);
     CHECK_STR(iso, "1969-12-31T23:59:59.999999Z");
+    authkit__time_iso8601(iso, 951782400LL * 1000000); /* a leap day of a 400th year */
+    CHECK_STR(iso, "2000-02-29T00:00:00.000000Z");
+    authkit__time_iso8601(iso, 4107542399LL * 1000000 + 999999); /* 2100 is not leap */
+    CHECK_STR(iso, "2100-02-28T23:59:59.999999Z");
+    authkit__time_iso8601(iso, 253402300799LL * 1000000);
+    CHECK_STR(iso, "9999-12-31T23:59:59.000000Z");
+    authkit__time_iso8601(iso, 253402300800LL * 1000000);
+    CHECK_STR(iso, "10000-01-01T00:00:00.000000Z");
+    /* Against gmtime_r + strftime over 200,000 instants from 1900 to 2400. */
+    uint64_t x = 88172645463325252ULL;
+    int mismatches = 0;
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        long long secs = -2208988800LL + (long long)(x % 15778800000ULL);
+        long micros = (long)((x >> 40) % 1000000);
+        time_t tt = (time_t)secs;
+        struct tm tm;
+        char want[40];
+        gmtime_r(&tt, &tm);
+        size_t n = strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(want + n, sizeof want - n, ".%06ldZ", micros);
+        authkit__time_iso8601(iso, secs * 1000000 + micros);
+        mismatches += strcmp(iso, want) != 0;
+    }
+    CHECK_INT(mismatches, 0);
     return check_done("encoding");
 }
