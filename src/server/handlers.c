@@ -88,14 +88,6 @@ static enum MHD_Result respond_throttled(struct request *req, const authkit_erro
     return respond(req, MHD_HTTP_TOO_MANY_REQUESTS, r);
 }
 
-static json_t *user_json(const authkit_user *u) {
-    char created[32];
-    authkit__time_iso8601(created, u->created_at);
-    return json_pack("{s:s, s:s, s:s, s:b, s:s, s:s}", "id", u->id, "email", u->email, "username",
-                     u->username, "is_active", u->is_active, "global_role", u->global_role,
-                     "created_at", created);
-}
-
 /* A same-site path for ?next= / next: "/..." but not "//host" or "/\host", no control
  * characters. Anything else becomes "/". */
 static void safe_next(const char *next, char out[MAX_NEXT]) {
@@ -135,8 +127,16 @@ static enum MHD_Result respond_session(struct request *req, const authkit_login_
         authkit__time_iso8601(expires, res->expires_at);
         if (authkit_csrf_token(req->srv->ctx, res->session_id, csrf) != AUTHKIT_OK)
             return respond_error(req, AUTHKIT_CRYPTO, NULL);
-        r = response_json(json_pack("{s:s, s:s, s:o, s:s}", "token", res->token, "expires_at",
-                                    expires, "user", user_json(&res->user), "csrf_token", csrf));
+        /* The token, the time and the CSRF token are base64url, '.' and digits: no escaping. */
+        char user[USER_JSON_SIZE], body[USER_JSON_SIZE + AUTHKIT_TOKEN_SIZE + 160];
+        size_t n = user_json(&res->user, user, sizeof user);
+        int len =
+            snprintf(body, sizeof body,
+                     "{\"token\":\"%s\",\"expires_at\":\"%s\",\"user\":%s,\"csrf_token\":\"%s\"}",
+                     res->token, expires, user, csrf);
+        r = n && len > 0 && (size_t)len < sizeof body ? response_json_text(body, (size_t)len)
+                                                      : NULL;
+        sodium_memzero(body, sizeof body);
         sodium_memzero(csrf, sizeof csrf);
         status = MHD_HTTP_OK;
     }
@@ -404,7 +404,9 @@ static enum MHD_Result me_get(struct request *req) {
     if (!authenticate(req, false, &c, &r))
         return r;
     /* The anti-CSRF token travels in a header so that the user object keeps its shape. */
-    struct MHD_Response *resp = response_json(user_json(&c.user));
+    char body[USER_JSON_SIZE];
+    size_t n = user_json(&c.user, body, sizeof body);
+    struct MHD_Response *resp = n ? response_json_text(body, n) : NULL;
     csrf_add_header(req, resp, c.session.id);
     return respond(req, MHD_HTTP_OK, resp);
 }

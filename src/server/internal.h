@@ -57,6 +57,13 @@ enum MHD_Result respond_redirect(struct request *req, const char *location);
 /* Queues `response` (adding the common headers) and destroys it. */
 enum MHD_Result respond(struct request *req, unsigned status, struct MHD_Response *response);
 struct MHD_Response *response_json(json_t *body);
+/* The same for JSON text already written (copied). */
+struct MHD_Response *response_json_text(const char *text, size_t len);
+/* The user object of DESIGN.md §7 as compact JSON text, written by hand: it is the body of
+ * every GET /me. Returns its length; 0 if it does not fit in `size` (it always fits in
+ * USER_JSON_SIZE). */
+#define USER_JSON_SIZE 2048
+size_t user_json(const authkit_user *u, char *out, size_t size);
 /* An HTML page (taking `html`, freed in every case) with its type and CSP headers. */
 struct MHD_Response *response_html(char *html);
 

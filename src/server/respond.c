@@ -1,8 +1,10 @@
 /* Building responses and reading requests for the HTTP service. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "core/encoding.h"
 #include "server/internal.h"
 #include "server/pages.h"
 
@@ -43,6 +45,69 @@ struct MHD_Response *response_json(json_t *body) {
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json; charset=utf-8");
     return r;
+}
+
+struct MHD_Response *response_json_text(const char *text, size_t len) {
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, (void *)(uintptr_t)text, MHD_RESPMEM_MUST_COPY);
+    if (r)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json; charset=utf-8");
+    return r;
+}
+
+/* Appends a JSON string of `s` (quoted; '"', '\\' and control characters escaped; other
+ * bytes, UTF-8 as the store keeps it, as they are) at out[*n]; false if it does not fit. */
+static bool put_string(char *out, size_t size, size_t *n, const char *s) {
+    static const char hex[] = "0123456789abcdef";
+    size_t i = *n;
+    if (i + 1 >= size)
+        return false;
+    out[i++] = '"';
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (i + 7 >= size)
+            return false;
+        if (*p == '"' || *p == '\\') {
+            out[i++] = '\\';
+            out[i++] = (char)*p;
+        } else if (*p < 0x20 || *p == 0x7f) {
+            memcpy(out + i, "\\u00", 4);
+            out[i + 4] = hex[*p >> 4];
+            out[i + 5] = hex[*p & 15];
+            i += 6;
+        } else {
+            out[i++] = (char)*p;
+        }
+    }
+    out[i++] = '"';
+    *n = i;
+    return true;
+}
+
+static bool put_raw(char *out, size_t size, size_t *n, const char *s) {
+    size_t len = strlen(s);
+    if (*n + len >= size)
+        return false;
+    memcpy(out + *n, s, len);
+    *n += len;
+    return true;
+}
+
+size_t user_json(const authkit_user *u, char *out, size_t size) {
+    char created[32];
+    authkit__time_iso8601(created, u->created_at);
+    size_t n = 0;
+    bool ok =
+        put_raw(out, size, &n, "{\"id\":") && put_string(out, size, &n, u->id) &&
+        put_raw(out, size, &n, ",\"email\":") && put_string(out, size, &n, u->email) &&
+        put_raw(out, size, &n, ",\"username\":") && put_string(out, size, &n, u->username) &&
+        put_raw(out, size, &n, u->is_active ? ",\"is_active\":true" : ",\"is_active\":false") &&
+        put_raw(out, size, &n, ",\"global_role\":") && put_string(out, size, &n, u->global_role) &&
+        put_raw(out, size, &n, ",\"created_at\":") && put_string(out, size, &n, created) &&
+        put_raw(out, size, &n, "}");
+    if (!ok)
+        return 0;
+    out[n] = '\0';
+    return n;
 }
 
 enum MHD_Result respond_json(struct request *req, unsigned status, json_t *body) {

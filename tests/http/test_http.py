@@ -802,6 +802,19 @@ class SessionTests(ServerTestCase):
         me = self.srv.get("/me", token=r.json()["token"]).json()
         self.assertEqual(me, r.json()["user"])
 
+    def test_me_escapes_the_email(self):
+        # The user object is written by hand (src/server/respond.c): quotes, backslashes
+        # and non-ASCII text in an address must come back as the same string.
+        tag = secrets.token_hex(3)
+        u = self.srv.add_user(email='"o\\\'brien\\"+%s.caf\u00e9@Example.test' % tag)
+        r = self.srv.login(u["username"], u["password"])
+        self.assertEqual(r.status, 200, r)
+        self.assertUserJson(r.json()["user"], u)
+        me = self.srv.get("/me", token=r.json()["token"])
+        self.assertEqual(me.status, 200, me)
+        self.assertUserJson(me.json(), u)
+        self.assertEqual(me.json(), r.json()["user"])
+
     def test_bearer_comes_before_cookie(self):
         a, b = self.srv.add_user(), self.srv.add_user()
         ta, tb = self.srv.token(a), self.srv.token(b)
