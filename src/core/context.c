@@ -163,7 +163,10 @@ authkit_status authkit_open(const authkit_options *opts, authkit_ctx **out, auth
         goto fail_alloc;
     }
     derive_key(ctx->secret, ctx->secret_len, "authkit/login-throttle/v1", ctx->throttle_key);
-    derive_key(ctx->secret, ctx->secret_len, "authkit-csrf-key-v1", ctx->csrf_key);
+    uint8_t csrf_key[32];
+    derive_key(ctx->secret, ctx->secret_len, "authkit-csrf-key-v1", csrf_key);
+    authkit__csrf_prepare(ctx, csrf_key);
+    sodium_memzero(csrf_key, sizeof csrf_key);
     derive_key(ctx->secret, ctx->secret_len, "authkit/audit-login/v1", ctx->audit_key);
     if ((st = authkit__bus_init(&ctx->bus)) != AUTHKIT_OK) {
         authkit__fail(err, st, NULL, NULL);
@@ -206,7 +209,7 @@ fail_alloc:
     free(ctx->service_name);
     sodium_free(ctx->secret);
     sodium_memzero(ctx->throttle_key, sizeof ctx->throttle_key);
-    sodium_memzero(ctx->csrf_key, sizeof ctx->csrf_key);
+    sodium_memzero(&ctx->csrf_mac, sizeof ctx->csrf_mac);
     sodium_memzero(ctx->audit_key, sizeof ctx->audit_key);
     ctx->magic = 0;
     free(ctx);
@@ -225,7 +228,7 @@ void authkit_close(authkit_ctx *ctx) {
     free(ctx->service_name);
     sodium_free(ctx->secret);
     sodium_memzero(ctx->throttle_key, sizeof ctx->throttle_key);
-    sodium_memzero(ctx->csrf_key, sizeof ctx->csrf_key);
+    sodium_memzero(&ctx->csrf_mac, sizeof ctx->csrf_mac);
     sodium_memzero(ctx->audit_key, sizeof ctx->audit_key);
     ctx->magic = 0;
     free(ctx);

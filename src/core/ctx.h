@@ -3,6 +3,7 @@
 #define AUTHKIT_CORE_CTX_H
 
 #include <pthread.h>
+#include <sodium.h>
 
 #include "authkit/context.h"
 #include "authkit/password.h"
@@ -36,8 +37,10 @@ struct authkit_ctx {
      * login-throttling counters (password/throttle.c), signing anti-CSRF tokens
      * (session/csrf.c) and hashing login names in the audit trail (audit/record.c). */
     uint8_t throttle_key[32];
-    uint8_t csrf_key[32];
     uint8_t audit_key[32];
+    /* The anti-CSRF MAC with its key (derived like the others) and label already absorbed:
+     * every token copies it, so it costs two SHA-256 blocks fewer (session/csrf.c). */
+    crypto_auth_hmacsha256_state csrf_mac;
     struct authkit__bus bus;
     struct authkit__roles roles;
     struct authkit__cleanup cleanup;
@@ -58,6 +61,9 @@ void authkit__publish(authkit_ctx *ctx, authkit_event *ev);
  * write may still have committed): no cached validation from before it is used again, in
  * any process (src/session/cache.h). */
 void authkit__sessions_changed(authkit_ctx *ctx);
+
+/* Prepares ctx->csrf_mac under `key` (src/session/csrf.c). */
+void authkit__csrf_prepare(authkit_ctx *ctx, const uint8_t key[32]);
 
 /* Starts / stops the background cleanup thread (src/session/cleanup.c). */
 authkit_status authkit__cleanup_start(authkit_ctx *ctx);

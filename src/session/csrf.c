@@ -1,5 +1,5 @@
 /* Anti-CSRF tokens (include/authkit/csrf.h):
- *   K     = HMAC-SHA-256(session_secret, "authkit-csrf-key-v1")   (ctx->csrf_key, at open)
+ *   K     = HMAC-SHA-256(session_secret, "authkit-csrf-key-v1")   (at open: ctx->csrf_mac)
  *   token = base64url(HMAC-SHA-256(K, "authkit-csrf-v1" || session_id))
  * K is a key of its own (checklist item 67): session_secret signs stateless tokens, and a
  * CSRF token must never be usable as, or help to forge, anything else. Neither label holds
@@ -18,14 +18,18 @@
 _Static_assert(AUTHKIT_B64URL_SIZE(crypto_auth_hmacsha256_BYTES) == AUTHKIT_CSRF_TOKEN_SIZE,
                "a CSRF token is the base64url text of one HMAC-SHA-256");
 
+void authkit__csrf_prepare(authkit_ctx *ctx, const uint8_t key[32]) {
+    crypto_auth_hmacsha256_init(&ctx->csrf_mac, key, 32);
+    crypto_auth_hmacsha256_update(&ctx->csrf_mac, (const unsigned char *)TOKEN_LABEL,
+                                  sizeof TOKEN_LABEL - 1);
+}
+
 /* The token text of `session_id`; the caller has checked both arguments. */
 static void derive(const authkit_ctx *ctx, const char *session_id,
                    char out[AUTHKIT_CSRF_TOKEN_SIZE]) {
     uint8_t mac[crypto_auth_hmacsha256_BYTES];
-    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_state st = ctx->csrf_mac;
     /* A session id has a fixed length (a UUID), so label || id cannot be read two ways. */
-    crypto_auth_hmacsha256_init(&st, ctx->csrf_key, sizeof ctx->csrf_key);
-    crypto_auth_hmacsha256_update(&st, (const unsigned char *)TOKEN_LABEL, sizeof TOKEN_LABEL - 1);
     crypto_auth_hmacsha256_update(&st, (const unsigned char *)session_id, AUTHKIT_UUID_SIZE - 1);
     crypto_auth_hmacsha256_final(&st, mac);
     authkit__b64url_encode(out, AUTHKIT_CSRF_TOKEN_SIZE, mac, sizeof mac);
