@@ -71,8 +71,8 @@
  * the baseline gets the same cache and mmap. */
 static const char conn_pragmas[] = "PRAGMA foreign_keys = ON;"
                                    "PRAGMA synchronous = NORMAL;"
-                                   "PRAGMA cache_size = -16384;"
-                                   "PRAGMA mmap_size = 268435456;";
+                                   "PRAGMA cache_size = -2048;"
+                                   "PRAGMA mmap_size = 0;";
 
 static const char insert_sql[] =
     "INSERT INTO auth_sessions (id, user_id, token_hash, created_at, expires_at, last_seen_at, "
