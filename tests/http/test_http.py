@@ -815,6 +815,19 @@ class SessionTests(ServerTestCase):
         self.assertUserJson(me.json(), u)
         self.assertEqual(me.json(), r.json()["user"])
 
+    def test_cli_changes_reach_the_running_server_at_once(self):
+        # The server keeps recent validations in memory (src/session/cache.h); a CLI
+        # process that revokes, disables or deletes must end them before it returns.
+        for args in (["session", "revoke-all"], ["user", "disable"], ["user", "delete", "--yes"]):
+            u = self.srv.add_user()
+            token = self.srv.token(u)
+            for _ in range(3):  # the first fills the cache, the others are answered from it
+                self.assertEqual(self.srv.get("/me", token=token).status, 200)
+            r = self.srv.cli(args[:2] + [u["username"]] + args[2:])
+            self.assertEqual(r.returncode, 0, (args, r.stderr))
+            self.assertEqual(self.srv.get("/me", token=token).status, 401, args)
+            self.assertEqual(self.srv.get("/auth/verify", cookie=token).status, 401, args)
+
     def test_bearer_comes_before_cookie(self):
         a, b = self.srv.add_user(), self.srv.add_user()
         ta, tb = self.srv.token(a), self.srv.token(b)
