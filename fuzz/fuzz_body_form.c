@@ -21,27 +21,11 @@
 
 #define FORM_TYPE "application/x-www-form-urlencoded"
 
-static const char *const field_names[BODY_FIELDS] = {
-    [F_USERNAME] = "username",
-    [F_EMAIL] = "email",
-    [F_LOGIN] = "login",
-    [F_PASSWORD] = "password",
-    [F_REMEMBER_ME] = "remember_me",
-    [F_NEXT] = "next",
-    [F_CURRENT_PASSWORD] = "current_password",
-    [F_NEW_PASSWORD] = "new_password",
-    [F_CSRF_TOKEN] = "csrf_token",
-};
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void fail(const char *what, int field) {
     fprintf(stderr, "fuzz_body_form: %s (field %d)\n", what, field);
     abort();
-}
-
-static bool is_password(int f) {
-    return f == F_PASSWORD || f == F_CURRENT_PASSWORD || f == F_NEW_PASSWORD;
 }
 
 static int hex_digit(uint8_t c) {
@@ -83,7 +67,7 @@ static void model_free(struct model *m) {
 
 static int model_field(const uint8_t *name, size_t len) {
     for (int f = 0; f < BODY_FIELDS; f++)
-        if (strlen(field_names[f]) == len && memcmp(field_names[f], name, len) == 0)
+        if (strlen(body_field_names[f]) == len && memcmp(body_field_names[f], name, len) == 0)
             return f;
     return -1;
 }
@@ -105,7 +89,7 @@ static bool model_pair(struct model *m, const uint8_t *pair, size_t len, uint8_t
         m->why = "bad percent-encoding";
         return false;
     }
-    if (!is_password(f) && memchr(scratch, 0, (size_t)n)) {
+    if (!body_field_is_password((enum body_field)f) && memchr(scratch, 0, (size_t)n)) {
         m->why = "a field other than a password contains a NUL byte";
         return false;
     }
@@ -150,7 +134,7 @@ static void check_same(const struct body *b, const struct model *m, const char *
         if (b->len[f] != m->len[f] || memcmp(b->value[f], m->value[f], m->len[f]) != 0 ||
             b->value[f][b->len[f]] != '\0')
             fail(when, f);
-        if (!is_password(f) && strlen(b->value[f]) != b->len[f])
+        if (!body_field_is_password((enum body_field)f) && strlen(b->value[f]) != b->len[f])
             fail("a NUL byte in a field used as a C string", f);
     }
 }
@@ -161,7 +145,7 @@ static char *encode_again(const struct body *b, size_t *len) {
     size_t cap = 1;
     for (int f = 0; f < BODY_FIELDS; f++)
         if (b->value[f])
-            cap += strlen(field_names[f]) + 2 + 3 * b->len[f];
+            cap += strlen(body_field_names[f]) + 2 + 3 * b->len[f];
     char *out = malloc(cap);
     if (!out)
         abort();
@@ -169,7 +153,7 @@ static char *encode_again(const struct body *b, size_t *len) {
     for (int f = BODY_FIELDS - 1; f >= 0; f--) {
         if (!b->value[f])
             continue;
-        n += (size_t)sprintf(out + n, "%s%s=", n ? "&" : "", field_names[f]);
+        n += (size_t)sprintf(out + n, "%s%s=", n ? "&" : "", body_field_names[f]);
         for (size_t i = 0; i < b->len[f]; i++) {
             uint8_t c = (uint8_t)b->value[f][i];
             if (c == ' ')

@@ -20,18 +20,6 @@
 
 #include "server/body.h"
 
-static const char *const field_names[BODY_FIELDS] = {
-    [F_USERNAME] = "username",
-    [F_EMAIL] = "email",
-    [F_LOGIN] = "login",
-    [F_PASSWORD] = "password",
-    [F_REMEMBER_ME] = "remember_me",
-    [F_NEXT] = "next",
-    [F_CURRENT_PASSWORD] = "current_password",
-    [F_NEW_PASSWORD] = "new_password",
-    [F_CSRF_TOKEN] = "csrf_token",
-};
-
 static const struct {
     const char *type;
     bool json;
@@ -60,7 +48,7 @@ static enum body_result expected(const json_t *root) {
     if (!json_is_object(root))
         return BODY_MALFORMED;
     for (int f = 0; f < BODY_FIELDS; f++) {
-        const json_t *v = json_object_get(root, field_names[f]);
+        const json_t *v = json_object_get(root, body_field_names[f]);
         if (v && !json_is_string(v) && !(f == F_REMEMBER_ME && json_is_boolean(v)))
             return BODY_MALFORMED;
     }
@@ -70,7 +58,7 @@ static enum body_result expected(const json_t *root) {
 /* `b` holds exactly the known members of the object `root`. */
 static void check_values(const struct body *b, const json_t *root, const char *when) {
     for (int f = 0; f < BODY_FIELDS; f++) {
-        const json_t *v = json_object_get(root, field_names[f]);
+        const json_t *v = json_object_get(root, body_field_names[f]);
         const char *want = NULL;
         size_t want_len = 0;
         if (json_is_string(v)) {
@@ -102,7 +90,7 @@ static void check_round_trip(const struct body *b) {
         json_t *v = f == F_REMEMBER_ME && strcmp(b->value[f], "true") == 0
                         ? json_true()
                         : json_stringn(b->value[f], b->len[f]);
-        if (!v || json_object_set_new(obj, field_names[f], v) != 0)
+        if (!v || json_object_set_new(obj, body_field_names[f], v) != 0)
             fail("cannot build the JSON again", f);
     }
     char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;

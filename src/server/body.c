@@ -6,7 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
-static const char *const names[BODY_FIELDS] = {
+const char *const body_field_names[BODY_FIELDS] = {
     [F_USERNAME] = "username",
     [F_EMAIL] = "email",
     [F_LOGIN] = "login",
@@ -20,13 +20,12 @@ static const char *const names[BODY_FIELDS] = {
 
 static int field_of(const char *name, size_t len) {
     for (int i = 0; i < BODY_FIELDS; i++)
-        if (strlen(names[i]) == len && memcmp(names[i], name, len) == 0)
+        if (strlen(body_field_names[i]) == len && memcmp(body_field_names[i], name, len) == 0)
             return i;
     return -1;
 }
 
-/* Passwords keep a NUL byte so that the handler can refuse it with its own reason. */
-static bool is_password(int f) {
+bool body_field_is_password(enum body_field f) {
     return f == F_PASSWORD || f == F_CURRENT_PASSWORD || f == F_NEW_PASSWORD;
 }
 
@@ -104,7 +103,7 @@ static enum body_result parse_form(const char *data, size_t len, struct body *b,
         if (vn < 0) {
             *why = "bad percent-encoding";
             r = BODY_MALFORMED;
-        } else if (!is_password(f) && memchr(buf, '\0', (size_t)vn)) {
+        } else if (!body_field_is_password((enum body_field)f) && memchr(buf, '\0', (size_t)vn)) {
             /* Everything but a password is read as a C string: "alice%00x" would log in
              * as alice. JSON cannot carry the NUL at all (jansson refuses \u0000). */
             *why = "a field other than a password contains a NUL byte";

@@ -19,6 +19,13 @@ enum body_field {
     BODY_FIELDS
 };
 
+/* The name of each field in JSON and in forms. */
+extern const char *const body_field_names[BODY_FIELDS];
+
+/* Password fields keep a NUL byte, so that the handler can refuse it with its own reason;
+ * any other field with one is BODY_MALFORMED. */
+bool body_field_is_password(enum body_field f);
+
 struct body {
     bool form;                /* form-encoded (a browser), else JSON */
     char *value[BODY_FIELDS]; /* NUL-terminated copies; NULL when absent */
