@@ -180,8 +180,7 @@ authkit_status authkit_open(const authkit_options *opts, authkit_ctx **out, auth
         goto fail_roles;
     ctx->store = ops;
     ctx->changes = ops->change_counter ? ops->change_counter(ctx->store_state) : NULL;
-    if (ctx->changes && opts->enable_session_storage &&
-        (st = authkit__vcache_open(ctx->changes, &ctx->vcache)) != AUTHKIT_OK) {
+    if (ctx->changes && (st = authkit__vcache_open(ctx->changes, &ctx->vcache)) != AUTHKIT_OK) {
         authkit__fail(err, st, NULL, NULL);
         goto fail_store;
     }

@@ -46,7 +46,7 @@ struct authkit_ctx {
     struct authkit__cleanup cleanup;
     atomic_uint_fast64_t audit_failures; /* events the trail could not write */
     /* The store's change counter and the validation cache over it (src/session/cache.h);
-     * both NULL when the store has no counter, the cache also in stateless mode. */
+     * both NULL when the store has no counter. */
     _Atomic uint64_t *changes;
     struct authkit__vcache *vcache;
 };

@@ -1,5 +1,6 @@
-/* The validation cache: recent successful validations of stored sessions, kept in memory
- * so that a token presented again soon costs no database read.
+/* The validation cache: recent successful validations (of stored sessions, and of signed
+ * tokens in stateless mode), kept in memory so that a token presented again soon costs no
+ * database read.
  *
  * Correctness rests on the store's change counter (store.h, change_counter), which every
  * process using the store shares and moves forward after each write that ends sessions or

@@ -21,13 +21,19 @@ static int count_expired(const authkit_event *e, void *arg) {
     return 0;
 }
 
-static void open_both(void) {
-    fixture_setup(&f);
+static void open_both_in(bool stateless) {
+    fixture_options(&f);
+    f.opts.enable_session_storage = !stateless;
+    fixture_open(&f);
     authkit_error err;
     if (authkit_open(&f.opts, &other, &err) != AUTHKIT_OK) {
         fprintf(stderr, "second authkit_open: %s\n", err.message);
         exit(99);
     }
+}
+
+static void open_both(void) {
+    open_both_in(false);
 }
 
 static void close_both(void) {
@@ -165,6 +171,50 @@ static void test_changes_elsewhere_end_cached_validations(void) {
     close_both();
 }
 
+/* Stateless mode: the same for a signed token, with the changes that apply to one (a
+ * single signed token cannot be logged out or revoked alone). */
+static void test_stateless(void) {
+    static const enum change changes[] = {LOGOUT_ALL,  LOGOUT_EVERYONE, DISABLE,
+                                          DELETE_USER, SET_PASSWORD,    CHANGE_ROLE};
+    open_both_in(true);
+    for (size_t c = 0; c < sizeof changes / sizeof changes[0]; c++) {
+        char name[32];
+        snprintf(name, sizeof name, "sl_%zu", c);
+        fixture_user(&f, name, PW);
+        authkit_login_result r = login(name, 0);
+        authkit_user u;
+        CHECK(valid(r.token, &u));
+        CHECK(valid(r.token, &u));      /* a hit */
+        atomic_fetch_add(&f.now, 1000); /* the change comes after the token's issue */
+        make_change(changes[c], &r, &r);
+        bool still = valid(r.token, &u);
+        if (changes[c] == CHANGE_ROLE) {
+            CHECK_MSG(still && strcmp(u.global_role, "admin") == 0,
+                      "stateless, after change_role elsewhere: valid %d, role %s", still,
+                      u.global_role);
+        } else {
+            CHECK_MSG(!still, "a cached signed token survived %s in another process",
+                      change_names[changes[c]]);
+        }
+    }
+    /* Expiry is judged on every hit. */
+    fixture_user(&f, "sl_exp", PW);
+    authkit_login_result r = login("sl_exp", 2);
+    atomic_fetch_add(&f.now, 1500000);
+    CHECK(valid(r.token, NULL)); /* cached at +1.5 s; the token ends at +2 s */
+    atomic_fetch_add(&f.now, 500000);
+    CHECK(!valid(r.token, NULL));
+    /* A hand edit shows within the TTL. */
+    fixture_user(&f, "sl_hand", PW);
+    r = login("sl_hand", 0);
+    CHECK(valid(r.token, NULL));
+    by_hand("UPDATE users SET sessions_valid_after = 9000000000000000 WHERE username = 'sl_hand'");
+    CHECK(valid(r.token, NULL));
+    atomic_fetch_add(&f.now, 1000000);
+    CHECK(!valid(r.token, NULL));
+    close_both();
+}
+
 /* A hit never outlives the session: expiry is judged on every hit, from the store. */
 static void test_hit_does_not_outlive_expiry(void) {
     open_both();
@@ -242,6 +292,7 @@ int main(void) {
     test_hand_edits_show_within_the_ttl();
     test_changes_elsewhere_end_cached_validations();
     test_hit_does_not_outlive_expiry();
+    test_stateless();
     test_counter_file();
     test_memory_database();
     return check_done("test_vcache");
