@@ -241,14 +241,17 @@ static authkit_status validate_stored(authkit_ctx *ctx, const char *token, authk
         return st;
     authkit_time end = session_end(ctx, &s.info);
     if (now >= end) {
-        /* Whoever deletes the row publishes: the event fires once per session. */
-        if (ctx->store->session_delete(ctx->store_state, digest, NULL, NULL) == AUTHKIT_OK)
+        /* Whoever deletes the row publishes: the event fires once per session. The counter
+         * moves too: a process with a longer idle timeout may still have it cached. */
+        if (ctx->store->session_delete(ctx->store_state, digest, NULL, NULL) == AUTHKIT_OK) {
+            authkit__sessions_changed(ctx);
             authkit__publish(
                 ctx, &(authkit_event){.type = AUTHKIT_EVENT_SESSION_EXPIRED,
                                       .user_id = s.info.user_id,
                                       .session_id = s.info.id,
                                       .expired_at = end,
                                       .reason = end < s.info.expires_at ? "idle_timeout" : NULL});
+        }
         return not_authenticated(err);
     }
     if (!u.user.is_active)
@@ -466,9 +469,11 @@ authkit_status authkit_session_delete_expired(authkit_ctx *ctx, size_t *deleted,
         st = ctx->store->session_delete_expired(ctx->store_state, now, batch, &n, err);
         total += n;
     } while (st == AUTHKIT_OK && n == batch);
-    if (total > 0)
+    if (total > 0) {
+        authkit__sessions_changed(ctx);
         authkit__publish(ctx,
                          &(authkit_event){.type = AUTHKIT_EVENT_SESSIONS_CLEANED, .count = total});
+    }
     if (deleted)
         *deleted = total;
     return authkit__pass(err, st);

@@ -817,7 +817,9 @@ class SessionTests(ServerTestCase):
 
     def test_cli_changes_reach_the_running_server_at_once(self):
         # The server keeps recent validations in memory (src/session/cache.h); a CLI
-        # process that revokes, disables or deletes must end them before it returns.
+        # process that revokes, disables or deletes must end them before it returns. (The
+        # cache keeps an entry for one second, so a CLI slower than that would pass
+        # without the shared counter too; tests/unit/test_vcache.c is the exact check.)
         for args in (["session", "revoke-all"], ["user", "disable"], ["user", "delete", "--yes"]):
             u = self.srv.add_user()
             token = self.srv.token(u)

@@ -4,6 +4,7 @@
  * A change made behind the library's back (SQL by hand) shows within the one-second TTL.
  * The fixture's clock moves; nothing sleeps. */
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sodium.h>
 
 #include "check.h"
@@ -259,6 +260,31 @@ static void test_counter_file(void) {
     close_both();
 }
 
+/* The counter file is created like SQLite's -wal and -shm: the database's permission bits
+ * whatever the umask, and (when root creates it) the database's owner, so that the
+ * database's usual users can still open it after an operator ran the CLI as root. */
+static void test_counter_file_permissions(void) {
+    fixture_options(&f);
+    int fd = open(f.path, O_RDWR | O_CREAT, 0600);
+    CHECK(fd >= 0 && fchmod(fd, 0660) == 0);
+    bool root = geteuid() == 0;
+    if (root)
+        CHECK(fchown(fd, 65534, 65534) == 0); /* nobody */
+    close(fd);
+    mode_t old = umask(022);
+    fixture_open(&f);
+    umask(old);
+    char path[256];
+    struct stat st;
+    snprintf(path, sizeof path, "%s-revocations", f.path);
+    CHECK(stat(path, &st) == 0);
+    CHECK_MSG((st.st_mode & 0777) == 0660, "mode %o", (unsigned)(st.st_mode & 0777));
+    if (root)
+        CHECK_MSG(st.st_uid == 65534 && st.st_gid == 65534, "owner %u:%u", (unsigned)st.st_uid,
+                  (unsigned)st.st_gid);
+    fixture_teardown(&f);
+}
+
 /* ":memory:" has no file to share and no other process: the cache still works and a
  * logout still ends it. */
 static void test_memory_database(void) {
@@ -294,6 +320,7 @@ int main(void) {
     test_hit_does_not_outlive_expiry();
     test_stateless();
     test_counter_file();
+    test_counter_file_permissions();
     test_memory_database();
     return check_done("test_vcache");
 }

@@ -80,27 +80,45 @@ static authkit_status conn_open(const struct authkit__sqlite_pool *p, bool first
     return AUTHKIT_OK;
 }
 
+/* Other processes see the counter through their own mapping: only lock-free atomics work
+ * across processes (a lock-based fallback would lock per process). */
+_Static_assert(ATOMIC_LONG_LOCK_FREE == 2 && sizeof(unsigned long) == sizeof(uint64_t),
+               "the shared change counter needs lock-free 64-bit atomics");
+
 /* Maps the change counter shared by every process that opens the database at `db_file`
- * (an absolute path, as SQLite names it): "<db_file>-revocations", created next to the
- * -wal and -shm files with the database's permission bits, grown to 8 bytes (zeros). */
+ * (an absolute path, as SQLite names it): "<db_file>-revocations", next to the -wal and
+ * -shm files. Like SQLite with those, a new file gets the database's permission bits
+ * whatever the umask, and its owner when root creates it, so that whoever may open the
+ * database may open this too. Grown to 8 bytes (zeros). Like -wal and -shm it must be left
+ * alone while processes use the database (truncated under a mapping, the next access
+ * faults; deleted, processes that opened it before and after count on different files). */
 static authkit_status map_counter(const char *db_file, _Atomic uint64_t **out, authkit_error *err) {
     char path[4096];
-    struct stat db;
+    struct stat db, st;
     if (snprintf(path, sizeof path, "%s-revocations", db_file) >= (int)sizeof path)
         return authkit__fail(err, AUTHKIT_STORE, NULL, "database path too long");
-    mode_t mode = stat(db_file, &db) == 0 ? (db.st_mode & 0666) : 0600;
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode);
-    struct stat st;
+    if (stat(db_file, &db) != 0)
+        return authkit__fail(err, AUTHKIT_STORE, NULL, "cannot stat \"%s\": %s", db_file,
+                             strerror(errno));
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, db.st_mode & 0666);
+    const char *why = NULL;
     void *map = MAP_FAILED;
-    if (fd >= 0 && fstat(fd, &st) == 0 &&
-        (st.st_size >= (off_t)sizeof(uint64_t) || ftruncate(fd, sizeof(uint64_t)) == 0))
-        map = mmap(NULL, sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    int saved = errno;
+    if (fd < 0 || fstat(fd, &st) != 0)
+        why = strerror(errno);
+    else if (!S_ISREG(st.st_mode))
+        why = "not a regular file";
+    else if (st.st_size < (off_t)sizeof(uint64_t) &&
+             (fchmod(fd, db.st_mode & 0666) != 0 ||
+              (geteuid() == 0 && fchown(fd, db.st_uid, db.st_gid) != 0) ||
+              ftruncate(fd, sizeof(uint64_t)) != 0))
+        why = strerror(errno);
+    else if ((map = mmap(NULL, sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) ==
+             MAP_FAILED)
+        why = strerror(errno);
     if (fd >= 0)
         close(fd); /* the mapping stays valid */
-    if (map == MAP_FAILED)
-        return authkit__fail(err, AUTHKIT_STORE, NULL, "cannot open \"%s\": %s", path,
-                             strerror(saved));
+    if (why)
+        return authkit__fail(err, AUTHKIT_STORE, NULL, "cannot open \"%s\": %s", path, why);
     *out = map;
     return AUTHKIT_OK;
 }
