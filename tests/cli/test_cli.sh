@@ -7,6 +7,7 @@
 set -euo pipefail
 
 AUTHKIT=$(realpath "$1")
+MAN_PAGE=$(realpath "$(dirname "${BASH_SOURCE[0]}")/../../docs/authkit.1")
 PY=/usr/bin/python3
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -71,6 +72,11 @@ run - --help
 check "--help exits 0" rc_is 0
 check "--help lists the commands" matches "$OUT" "serve.*user.*session.*hash.*verify.*secret.*migrate.*version"
 check "--help lists the shared options" has "$OUT" "AUTHKIT_SESSION_SECRET"
+# The man page (docs/authkit.1) documents every option and variable that --help lists.
+man_text=$(sed 's/\\-/-/g' "$MAN_PAGE")
+for word in $(grep -oE -- '--[a-z][a-z-]*|AUTHKIT_[A-Z_]+' <<<"$OUT" | sort -u); do
+    check "the man page documents $word" has "$man_text" "$word"
+done
 run - -h
 check "-h exits 0" rc_is 0
 run - help
