@@ -117,7 +117,7 @@ static void generator_failure(bool hash) {
         struct sock_fprog prog = {.len = sizeof code / sizeof code[0], .filter = code};
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
             prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
-            _exit(3); /* cannot run the experiment: reported below */
+            _exit(3); /* the kernel or a container refuses filters: see below */
         if (syscall(SYS_getrandom, t, 1, 0) != -1 || errno != EIO)
             _exit(4); /* the filter does not bite */
         signal(SIGABRT, SIG_DFL);
@@ -139,8 +139,14 @@ static void generator_failure(bool hash) {
     close(fds[0]);
     int status;
     waitpid(pid, &status, 0);
-    CHECK_MSG(!WIFEXITED(status) || (WEXITSTATUS(status) != 3 && WEXITSTATUS(status) != 4),
-              "could not make getrandom fail in the child (exit %d)", WEXITSTATUS(status));
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 3) {
+        /* Only where seccomp filters are refused (some containers); Debian 12 allows them. */
+        printf("generator failure (%s): skipped, seccomp filters are not allowed here\n",
+               hash ? "hash" : "token");
+        return;
+    }
+    CHECK_MSG(!WIFEXITED(status) || WEXITSTATUS(status) != 4,
+              "getrandom did not fail in the child under the filter");
     CHECK_MSG(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
               "the child making a %s should abort when the generator fails (exit %d)",
               hash ? "hash" : "token", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
