@@ -59,8 +59,8 @@ void authkit__publish(authkit_ctx *ctx, authkit_event *ev) {
 }
 
 void authkit__sessions_changed(authkit_ctx *ctx) {
-    if (ctx->changes)
-        atomic_fetch_add_explicit(ctx->changes, 1, memory_order_acq_rel);
+    if (ctx->vcache)
+        authkit__vcache_changed(ctx->vcache);
 }
 
 static authkit_status check_range(authkit_error *err, const char *field, int value, int lo,
@@ -179,8 +179,8 @@ authkit_status authkit_open(const authkit_options *opts, authkit_ctx **out, auth
     if ((st = ops->open(location, &ctx->store_state, err)) != AUTHKIT_OK)
         goto fail_roles;
     ctx->store = ops;
-    ctx->changes = ops->change_counter ? ops->change_counter(ctx->store_state) : NULL;
-    if (ctx->changes && (st = authkit__vcache_open(ctx->changes, &ctx->vcache)) != AUTHKIT_OK) {
+    _Atomic uint64_t *changes = ops->change_counter ? ops->change_counter(ctx->store_state) : NULL;
+    if (changes && (st = authkit__vcache_open(changes, &ctx->vcache)) != AUTHKIT_OK) {
         authkit__fail(err, st, NULL, NULL);
         goto fail_store;
     }

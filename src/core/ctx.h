@@ -45,9 +45,8 @@ struct authkit_ctx {
     struct authkit__roles roles;
     struct authkit__cleanup cleanup;
     atomic_uint_fast64_t audit_failures; /* events the trail could not write */
-    /* The store's change counter and the validation cache over it (src/session/cache.h);
-     * both NULL when the store has no counter. */
-    _Atomic uint64_t *changes;
+    /* The validation cache over the store's change counter (src/session/cache.h); NULL
+     * when the store has no counter. */
     struct authkit__vcache *vcache;
 };
 

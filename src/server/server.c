@@ -199,10 +199,8 @@ int authkit_server_start(const struct authkit_config *cfg, authkit_ctx *ctx,
     /* cores - 1, but two on two cores: there one worker would cap logins at half the
      * machine's bcrypt rate, and under a validation flood it gets a quarter (bench/README.md,
      * http.sh). HTTP threads never wait for the workers either way. */
-    int n = cores(), workers = cfg->password_workers > 0 ? cfg->password_workers
-                               : n <= 1                  ? 1
-                               : n == 2                  ? 2
-                                                         : n - 1;
+    int n = cores();
+    int workers = cfg->password_workers > 0 ? cfg->password_workers : n > 2 ? n - 1 : n;
     if (authkit_pool_start(workers, cfg->password_queue, &srv->pool) != 0) {
         snprintf(err, err_size, "cannot start %d password workers", workers);
         free(srv);

@@ -44,6 +44,10 @@ void authkit__vcache_close(struct authkit__vcache *cache) {
     free(cache); /* digests and user fields, as the store holds them: nothing to wipe */
 }
 
+void authkit__vcache_changed(struct authkit__vcache *cache) {
+    atomic_fetch_add_explicit(cache->changes, 1, memory_order_acq_rel);
+}
+
 uint64_t authkit__vcache_version(const struct authkit__vcache *cache) {
     return atomic_load_explicit(cache->changes, memory_order_acquire);
 }

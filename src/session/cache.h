@@ -33,6 +33,10 @@ struct authkit__vcache;
 authkit_status authkit__vcache_open(_Atomic uint64_t *changes, struct authkit__vcache **out);
 void authkit__vcache_close(struct authkit__vcache *cache);
 
+/* Moves the shared counter forward (authkit__sessions_changed): every entry filed before
+ * is dead, in every process. */
+void authkit__vcache_changed(struct authkit__vcache *cache);
+
 /* The counter's value now: read it before reading the store, file the result under it. */
 uint64_t authkit__vcache_version(const struct authkit__vcache *cache);
 
