@@ -567,6 +567,7 @@ static enum MHD_Result metrics_get(struct request *req) {
     if (srv->cfg->lib.enable_session_storage &&
         authkit_session_count(srv->ctx, &n, NULL) == AUTHKIT_OK)
         g.active_sessions = (long long)n;
+    g.password_workers = authkit_pool_workers(srv->pool);
     g.password_queue = authkit_pool_waiting(srv->pool);
     authkit_pool_wait_stats(srv->pool, &g.password_wait_us, &g.password_jobs);
     g.audit_failures = authkit_audit_failures(srv->ctx);

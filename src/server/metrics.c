@@ -109,6 +109,10 @@ char *authkit_metrics_render(struct authkit_metrics *m, const struct authkit_met
             "# TYPE authkit_active_sessions gauge\nauthkit_active_sessions %lld\n",
             g->active_sessions);
     put(&t,
+        "# HELP authkit_password_workers Threads that compute bcrypt.\n"
+        "# TYPE authkit_password_workers gauge\nauthkit_password_workers %d\n",
+        g->password_workers);
+    put(&t,
         "# HELP authkit_password_queue_depth Logins waiting for a password worker.\n"
         "# TYPE authkit_password_queue_depth gauge\nauthkit_password_queue_depth %zu\n",
         g->password_queue);

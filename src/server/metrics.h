@@ -35,6 +35,7 @@ void authkit_metrics_request(struct authkit_metrics *m, unsigned status, uint64_
 /* Values read at scrape time from elsewhere. */
 struct authkit_metrics_gauges {
     long long active_sessions; /* -1 when unknown (stateless mode, store error) */
+    int password_workers;
     size_t password_queue;
     uint64_t password_wait_us;
     uint64_t password_jobs;

@@ -75,6 +75,10 @@ int authkit_pool_start(int workers, int queue_cap, struct authkit_pool **out) {
     return 0;
 }
 
+int authkit_pool_workers(const struct authkit_pool *pool) {
+    return pool->nthreads; /* set before the pool is handed out, never changed */
+}
+
 int authkit_pool_submit(struct authkit_pool *p, authkit_job_fn fn, void *arg) {
     int rc = -1;
     pthread_mutex_lock(&p->lock);

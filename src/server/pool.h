@@ -17,6 +17,9 @@ int authkit_pool_start(int workers, int queue_cap, struct authkit_pool **out);
  * answers 503 with Retry-After). Jobs run on a worker thread, in submission order. */
 int authkit_pool_submit(struct authkit_pool *pool, authkit_job_fn fn, void *arg);
 
+/* Worker threads running (as many as asked, unless the system refused some). */
+int authkit_pool_workers(const struct authkit_pool *pool);
+
 /* Jobs waiting (not yet started). */
 size_t authkit_pool_waiting(struct authkit_pool *pool);
 
