@@ -13,9 +13,9 @@
 #   AUTHKIT_HTTPBENCH_ROUNDS=2        rounds of (nginx, /me idle, /me under a login flood)
 #   AUTHKIT_HTTPBENCH_SESSIONS=100000 sessions bulk-inserted before the server starts
 #   AUTHKIT_HTTPBENCH_SERVE_ARGS=""   extra flags for `authkit serve` (default: none, so
-#                                     the defaults: cores-1 password workers (2 on
-#                                     2 cores), cores HTTP
-#                                     threads, queue 64, bcrypt cost 12)
+#                                     the defaults: cores-1 password workers (3 on
+#                                     2-3 cores), cores HTTP threads, queue 64,
+#                                     bcrypt cost 12)
 #   AUTHKIT_HTTPBENCH_KEEP=1          keep the temporary directory (logs, wrk outputs)
 # Exits non-zero only when the benchmark cannot run; a missed goal is a figure, not a
 # failure. Installs nothing: needs wrk, nginx, sqlite3, curl, python3 (Debian packages).
@@ -322,9 +322,9 @@ nginx_master=$(ps -o pid= --ppid "${pids[1]}" | tr -d ' ')
 read -ra nginx_pids < <(ps -o pid= --ppid "$nginx_master" | tr '\n' ' '; echo)
 nginx_pids=("$nginx_master" "${nginx_pids[@]}") # master and workers
 
-workers=$((cores > 2 ? cores - 1 : cores))
+workers=$((cores < 2 ? 1 : cores < 4 ? 3 : cores - 1))
 echo
-echo "Setup: authkit serve on $base (defaults: $workers password worker(s) (cores - 1, two on two cores), $cores HTTP"
+echo "Setup: authkit serve on $base (defaults: $workers password worker(s) (cores - 1, three on 2-3 cores), $cores HTTP"
 echo "  threads = cores, password queue 64, bcrypt cost 12; extra flags: '${serve_args:-none}'),"
 echo "  $threads_start threads; nginx on 127.0.0.1:$nginx_port (worker_processes auto, return 200,"
 echo "  access_log off). Database: 1 user + $sessions sessions bulk-inserted with sqlite3 in ${bulk_s} s"

@@ -45,7 +45,7 @@ struct authkit_config {
  *   --cookie-name NAME        AUTHKIT_COOKIE_NAME            (__Host-session_token)
  *   --cookie-domain DOMAIN    AUTHKIT_COOKIE_DOMAIN          (none)
  *   --insecure-cookies        AUTHKIT_INSECURE_COOKIES=true  (off)
- *   --password-workers N      AUTHKIT_PASSWORD_WORKERS       (cores - 1; 2 on 2, 1 on 1)
+ *   --password-workers N      AUTHKIT_PASSWORD_WORKERS       (cores - 1; 3 on 2-3, 1 on 1)
  *   --password-queue N        AUTHKIT_PASSWORD_QUEUE         (64)
  *   --http-threads N          AUTHKIT_HTTP_THREADS           (cores)
  *   --max-body BYTES          AUTHKIT_MAX_BODY_BYTES         (16384)

@@ -48,7 +48,7 @@ static const char options_help[] =
     "  --cookie-name NAME       AUTHKIT_COOKIE_NAME               __Host-session_token\n"
     "  --cookie-domain DOMAIN   AUTHKIT_COOKIE_DOMAIN             none (host-only cookie)\n"
     "  --insecure-cookies       AUTHKIT_INSECURE_COOKIES=true     plain-HTTP development\n"
-    "  --password-workers N     AUTHKIT_PASSWORD_WORKERS          cores - 1 (2 on 2 cores)\n"
+    "  --password-workers N     AUTHKIT_PASSWORD_WORKERS          cores - 1 (3 on 2-3 cores)\n"
     "  --password-queue N       AUTHKIT_PASSWORD_QUEUE            64\n"
     "  --http-threads N         AUTHKIT_HTTP_THREADS              cores\n"
     "  --max-body BYTES         AUTHKIT_MAX_BODY_BYTES            16384\n"

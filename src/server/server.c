@@ -196,11 +196,13 @@ int authkit_server_start(const struct authkit_config *cfg, authkit_ctx *ctx,
     srv->cookie.domain = cfg->cookie_domain[0] ? cfg->cookie_domain : NULL;
     srv->cookie.secure = !cfg->insecure_cookies;
 
-    /* cores - 1, but two on two cores: there one worker would cap logins at half the
-     * machine's bcrypt rate, and under a validation flood it gets a quarter (bench/README.md,
-     * http.sh). HTTP threads never wait for the workers either way. */
+    /* cores - 1, but at least three on two or three cores. Under a flood of logins and
+     * validations the pool gets the CPU share its thread count wins against the HTTP
+     * threads (one per core) and whatever else runs; on two cores one worker held 0.23-0.28
+     * of the bcrypt ceiling, two 0.37, three 0.47-0.50 (bench/README.md, http.sh). HTTP
+     * threads never wait for the workers either way. */
     int n = cores();
-    int workers = cfg->password_workers > 0 ? cfg->password_workers : n > 2 ? n - 1 : n;
+    int workers = cfg->password_workers > 0 ? cfg->password_workers : n < 2 ? 1 : n < 4 ? 3 : n - 1;
     if (authkit_pool_start(workers, cfg->password_queue, &srv->pool) != 0) {
         snprintf(err, err_size, "cannot start %d password workers", workers);
         free(srv);

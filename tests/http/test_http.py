@@ -1501,7 +1501,7 @@ class ProtocolTests(ServerTestCase):
         for name in ("authkit_logins_total", "authkit_validations_total",
                      "authkit_http_requests_total",
                      "authkit_http_request_duration_seconds_bucket",
-                     "authkit_password_queue_depth"):
+                     "authkit_password_queue_depth", "authkit_password_workers"):
             self.assertRegex(text, r"(?m)^%s(\{[^}]*\})? [0-9.e+-]+$" % name, name)
         self.assertIn('authkit_http_request_duration_seconds_bucket{le="+Inf"}', text)
         for line in text.splitlines():
@@ -1535,6 +1535,19 @@ class ProtocolTests(ServerTestCase):
         self.assertGreaterEqual(after[fail[0]] - before.get(fail[0], 0), 1)
         code200 = 'authkit_http_requests_total{code="200"}'
         self.assertGreaterEqual(after.get(code200, 0) - before.get(code200, 0), 2)
+
+    def test_password_workers_default(self):
+        # One less than the cores, but three on two or three cores (docs/DECISIONS.md):
+        # fewer threads lose the CPU to the HTTP threads under a flood of validations.
+        cores = os.sysconf("SC_NPROCESSORS_ONLN")
+        expected = 1 if cores < 2 else 3 if cores < 4 else cores - 1
+        self.assertEqual(self.srv.metrics()["authkit_password_workers"], 1)  # as configured
+        srv = Server()
+        del srv.env["AUTHKIT_PASSWORD_WORKERS"]  # the tests' servers set one worker
+        srv.start()
+        self.addCleanup(srv.cleanup)
+        self.addCleanup(lambda: srv.proc and srv.stop())
+        self.assertEqual(srv.metrics()["authkit_password_workers"], expected)
 
     def test_unknown_path(self):
         for path in ("/nope", "/login/", "/me/x", "/sessionsx", "/LOGIN", "/auth", "/.env"):
