@@ -32,6 +32,7 @@ class ThrottleTests(h.ServerTestCase):
 
     def test_pair_throttled_with_retry_after(self):
         user = self.srv.add_user("pair")
+        before = self.srv.metrics()
         rs = self.wrong(user["username"], 8)
         # Five free attempts, the sixth evaluated (and starting a 1 s wait), then 429.
         self.assertEqual(statuses(rs), "FFFFFFTT")
@@ -47,6 +48,12 @@ class ThrottleTests(h.ServerTestCase):
         r = self.srv.login(user["username"], user["password"])
         self.assertEqual(r.status, 429, r)
         self.assertNoCookie(r)
+        # What an operator alerts on (docs/deploying.md, "Watching for credential
+        # stuffing"): failures and throttled attempts, counted apart.
+        after = self.srv.metrics()
+        for result, n in (("failure", 6), ("throttled", 3)):
+            key = 'authkit_logins_total{result="%s"}' % result
+            self.assertEqual(after[key] - before.get(key, 0), n, key)
 
     def test_unknown_login_has_the_same_sequence(self):
         known = self.srv.add_user("known")
