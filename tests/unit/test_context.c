@@ -24,6 +24,76 @@ static void test_defaults(void) {
     authkit_options_init(NULL); /* no crash */
 }
 
+/* The default README.md's configuration table gives `name`, or NULL when the table has no
+ * row for it. Rows read: | `name` | default | meaning |  (quotes and backticks dropped). */
+static const char *documented_default(const char *name, char *out, size_t size) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/README.md", AUTHKIT_SOURCE_DIR);
+    FILE *fp = fopen(path, "r");
+    CHECK_MSG(fp != NULL, "cannot open %s", path);
+    const char *found = NULL;
+    char line[1024], key[64], value[128];
+    while (fp && !found && fgets(line, sizeof line, fp)) {
+        if (sscanf(line, "| `%63[a-z_]`%*[^|]| %127[^|]|", key, value) != 2 ||
+            strcmp(key, name) != 0)
+            continue;
+        char *v = value, *end = value + strlen(value);
+        while (end > v && strchr(" `\"", end[-1]))
+            *--end = '\0';
+        v += strspn(v, "`\"");
+        snprintf(out, size, "%s", v);
+        found = out;
+    }
+    if (fp)
+        fclose(fp);
+    return found;
+}
+
+/* README.md's configuration table names every option with the default that
+ * authkit_options_init() really sets (docs/SECURITY.md, checklist item 56). */
+static void test_documented_defaults(void) {
+    authkit_options o;
+    authkit_options_init(&o);
+    const struct {
+        const char *name;
+        int value;
+    } numbers[] = {
+        {"session_timeout_minutes", o.session_timeout_minutes},
+        {"password_min_length", o.password_min_length},
+        {"bcrypt_cost", o.bcrypt_cost},
+        {"cleanup_interval_ms", o.cleanup_interval_ms},
+        {"cleanup_batch_size", o.cleanup_batch_size},
+        {"audit_retention_days", o.audit_retention_days},
+        {"session_idle_timeout_minutes", o.session_idle_timeout_minutes},
+        {"max_sessions_per_user", o.max_sessions_per_user},
+        {"throttle_account_failures", o.throttle_account_failures},
+        {"throttle_address_failures", o.throttle_address_failures},
+        {"throttle_pair_failures", o.throttle_pair_failures},
+        {"throttle_max_delay_seconds", o.throttle_max_delay_seconds},
+    };
+    const struct {
+        const char *name, *value;
+    } texts[] = {
+        {"database_url", o.database_url},
+        {"session_secret", o.session_secret ? "(set)" : "(required)"},
+        {"enable_session_storage", o.enable_session_storage ? "true" : "false"},
+        {"service_name", o.service_name},
+        {"clock", o.clock ? "(set)" : "system clock"},
+    };
+    char doc[128], value[32];
+    for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
+        snprintf(value, sizeof value, "%d", numbers[i].value);
+        const char *d = documented_default(numbers[i].name, doc, sizeof doc);
+        CHECK_MSG(d && strcmp(d, value) == 0, "README.md: %s defaults to %s, not %s",
+                  numbers[i].name, value, d ? d : "(no row)");
+    }
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        const char *d = documented_default(texts[i].name, doc, sizeof doc);
+        CHECK_MSG(d && strcmp(d, texts[i].value) == 0, "README.md: %s defaults to %s, not %s",
+                  texts[i].name, texts[i].value, d ? d : "(no row)");
+    }
+}
+
 static void test_bad_options(void) {
     static const char secret31[] = "0123456789012345678901234567890";
     static const char secret32[] = "01234567890123456789012345678901";
@@ -176,6 +246,7 @@ static void test_cleanup_thread(void) {
 int main(void) {
     fixture_options(&f);
     test_defaults();
+    test_documented_defaults();
     test_bad_options();
     test_bad_database();
     test_reopen();
