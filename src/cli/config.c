@@ -18,14 +18,18 @@
 
 #include "cli/dotenv.h"
 
+/* In the order `authkit --help` lists them. */
 enum setting_id {
     S_DATABASE,
     S_SECRET,
     S_LISTEN,
     S_TIMEOUT,
+    S_IDLE_TIMEOUT,
+    S_MAX_SESSIONS,
     S_STORAGE,
     S_COST,
     S_MIN_LENGTH,
+    S_SERVICE_NAME,
     S_CLEANUP,
     S_COOKIE_NAME,
     S_COOKIE_DOMAIN,
@@ -39,10 +43,7 @@ enum setting_id {
     S_THROTTLE_ADDRESS,
     S_THROTTLE_PAIR,
     S_THROTTLE_MAX_DELAY,
-    S_IDLE_TIMEOUT,
-    S_MAX_SESSIONS,
     S_AUDIT_RETENTION,
-    S_SERVICE_NAME,
     S_COUNT
 };
 
@@ -50,42 +51,55 @@ struct setting {
     const char *flag; /* NULL: never taken from the command line */
     const char *bare; /* the value a flag without a value means; NULL: the flag needs one */
     const char *env;
-    long min, max; /* numbers only */
+    long min, max;    /* numbers only */
+    const char *arg;  /* --help: what the flag's value is, e.g. "URL" */
+    const char *note; /* --help: said after the default (see default_text) */
 };
 
 static const struct setting settings[S_COUNT] = {
-    [S_DATABASE] = {"--database", NULL, "AUTHKIT_DATABASE_URL", 0, 0},
-    [S_SECRET] = {NULL, NULL, "AUTHKIT_SESSION_SECRET", 0, 0},
-    [S_LISTEN] = {"--listen", NULL, "AUTHKIT_LISTEN", 0, 65535},
-    [S_TIMEOUT] = {"--session-timeout", NULL, "AUTHKIT_SESSION_TIMEOUT_MINUTES", 1, 525600},
-    [S_STORAGE] = {"--stateless", "false", "AUTHKIT_ENABLE_SESSION_STORAGE", 0, 0},
+    [S_DATABASE] = {"--database", NULL, "AUTHKIT_DATABASE_URL", 0, 0, "URL", NULL},
+    [S_SECRET] = {NULL, NULL, "AUTHKIT_SESSION_SECRET", 0, 0, NULL,
+                  "required to open the database"},
+    [S_LISTEN] = {"--listen", NULL, "AUTHKIT_LISTEN", 0, 65535, "HOST:PORT", NULL},
+    [S_TIMEOUT] = {"--session-timeout", NULL, "AUTHKIT_SESSION_TIMEOUT_MINUTES", 1, 525600, "MIN",
+                   "(absolute lifetime)"},
+    [S_IDLE_TIMEOUT] = {"--idle-timeout", NULL, "AUTHKIT_SESSION_IDLE_TIMEOUT_MINUTES", 0, 525600,
+                        "MIN", "(off)"},
+    [S_MAX_SESSIONS] = {"--max-sessions", NULL, "AUTHKIT_MAX_SESSIONS_PER_USER", 0, 100000, "N",
+                        "(no cap; else the oldest ends)"},
+    [S_STORAGE] = {"--stateless", "false", "AUTHKIT_ENABLE_SESSION_STORAGE", 0, 0, NULL,
+                   "signed tokens instead of stored sessions"},
     [S_COST] = {"--bcrypt-cost", NULL, "AUTHKIT_BCRYPT_COST", AUTHKIT_BCRYPT_COST_MIN,
-                AUTHKIT_BCRYPT_COST_MAX},
+                AUTHKIT_BCRYPT_COST_MAX, "N", "(4..31)"},
     [S_MIN_LENGTH] = {"--password-min-length", NULL, "AUTHKIT_PASSWORD_MIN_LENGTH", 8,
-                      AUTHKIT_PASSWORD_MAX_BYTES},
+                      AUTHKIT_PASSWORD_MAX_BYTES, "N", "(8..72)"},
+    [S_SERVICE_NAME] = {"--service-name", NULL, "AUTHKIT_SERVICE_NAME", 0, 0, "NAME",
+                        "(no password based on it)"},
     /* The library accepts at most a day (86400000 ms). */
-    [S_CLEANUP] = {"--cleanup-interval", NULL, "AUTHKIT_CLEANUP_INTERVAL_SECONDS", 0, 86400},
-    [S_COOKIE_NAME] = {"--cookie-name", NULL, "AUTHKIT_COOKIE_NAME", 0, 0},
-    [S_COOKIE_DOMAIN] = {"--cookie-domain", NULL, "AUTHKIT_COOKIE_DOMAIN", 0, 0},
-    [S_INSECURE] = {"--insecure-cookies", "true", "AUTHKIT_INSECURE_COOKIES", 0, 0},
-    [S_WORKERS] = {"--password-workers", NULL, "AUTHKIT_PASSWORD_WORKERS", 0, 1024},
-    [S_QUEUE] = {"--password-queue", NULL, "AUTHKIT_PASSWORD_QUEUE", 1, 1000000},
-    [S_HTTP_THREADS] = {"--http-threads", NULL, "AUTHKIT_HTTP_THREADS", 0, 1024},
-    [S_MAX_BODY] = {"--max-body", NULL, "AUTHKIT_MAX_BODY_BYTES", 1024, 16777216},
-    [S_TRUSTED_PROXIES] = {"--trusted-proxies", NULL, "AUTHKIT_TRUSTED_PROXIES", 0, 0},
+    [S_CLEANUP] = {"--cleanup-interval", NULL, "AUTHKIT_CLEANUP_INTERVAL_SECONDS", 0, 86400, "SEC",
+                   "(0 disables)"},
+    [S_COOKIE_NAME] = {"--cookie-name", NULL, "AUTHKIT_COOKIE_NAME", 0, 0, "NAME", NULL},
+    [S_COOKIE_DOMAIN] = {"--cookie-domain", NULL, "AUTHKIT_COOKIE_DOMAIN", 0, 0, "DOMAIN",
+                         "none (host-only cookie)"},
+    [S_INSECURE] = {"--insecure-cookies", "true", "AUTHKIT_INSECURE_COOKIES", 0, 0, NULL,
+                    "plain-HTTP development"},
+    [S_WORKERS] = {"--password-workers", NULL, "AUTHKIT_PASSWORD_WORKERS", 0, 1024, "N",
+                   "cores - 1 (3 on 2-3 cores)"},
+    [S_QUEUE] = {"--password-queue", NULL, "AUTHKIT_PASSWORD_QUEUE", 1, 1000000, "N", NULL},
+    [S_HTTP_THREADS] = {"--http-threads", NULL, "AUTHKIT_HTTP_THREADS", 0, 1024, "N", "cores"},
+    [S_MAX_BODY] = {"--max-body", NULL, "AUTHKIT_MAX_BODY_BYTES", 1024, 16777216, "BYTES", NULL},
+    [S_TRUSTED_PROXIES] = {"--trusted-proxies", NULL, "AUTHKIT_TRUSTED_PROXIES", 0, 0, "LIST",
+                           "none (e.g. 127.0.0.1,10.0.0.0/8)"},
     [S_THROTTLE_ACCOUNT] = {"--throttle-account-failures", NULL,
-                            "AUTHKIT_THROTTLE_ACCOUNT_FAILURES", 0, 100000},
+                            "AUTHKIT_THROTTLE_ACCOUNT_FAILURES", 0, 100000, "N", "(0 disables)"},
     [S_THROTTLE_ADDRESS] = {"--throttle-address-failures", NULL,
-                            "AUTHKIT_THROTTLE_ADDRESS_FAILURES", 0, 100000},
+                            "AUTHKIT_THROTTLE_ADDRESS_FAILURES", 0, 100000, "N", "(0 disables)"},
     [S_THROTTLE_PAIR] = {"--throttle-pair-failures", NULL, "AUTHKIT_THROTTLE_PAIR_FAILURES", 0,
-                         100000},
+                         100000, "N", "(0 disables)"},
     [S_THROTTLE_MAX_DELAY] = {"--throttle-max-delay", NULL, "AUTHKIT_THROTTLE_MAX_DELAY_SECONDS", 1,
-                              86400},
-    [S_IDLE_TIMEOUT] = {"--idle-timeout", NULL, "AUTHKIT_SESSION_IDLE_TIMEOUT_MINUTES", 0, 525600},
-    [S_MAX_SESSIONS] = {"--max-sessions", NULL, "AUTHKIT_MAX_SESSIONS_PER_USER", 0, 100000},
-    [S_AUDIT_RETENTION] = {"--audit-retention-days", NULL, "AUTHKIT_AUDIT_RETENTION_DAYS", 0,
-                           36500},
-    [S_SERVICE_NAME] = {"--service-name", NULL, "AUTHKIT_SERVICE_NAME", 0, 0},
+                              86400, "SEC", NULL},
+    [S_AUDIT_RETENTION] = {"--audit-retention-days", NULL, "AUTHKIT_AUDIT_RETENTION_DAYS", 0, 36500,
+                           "N", "(0 keeps no trail)"},
 };
 
 /* Where the text of each setting came from. `text` points into argv, the environment or
@@ -411,61 +425,92 @@ static bool cookie_domain_ok(const char *s) {
     return true;
 }
 
+/* The int a numeric setting is kept in, as given (not S_CLEANUP, kept in milliseconds,
+ * nor S_MAX_BODY, a size_t); NULL for the others. */
+static int *number_field(struct authkit_config *cfg, int id) {
+    switch (id) {
+        case S_TIMEOUT:
+            return &cfg->lib.session_timeout_minutes;
+        case S_COST:
+            return &cfg->lib.bcrypt_cost;
+        case S_MIN_LENGTH:
+            return &cfg->lib.password_min_length;
+        case S_WORKERS:
+            return &cfg->password_workers;
+        case S_QUEUE:
+            return &cfg->password_queue;
+        case S_HTTP_THREADS:
+            return &cfg->http_threads;
+        case S_THROTTLE_ACCOUNT:
+            return &cfg->lib.throttle_account_failures;
+        case S_THROTTLE_ADDRESS:
+            return &cfg->lib.throttle_address_failures;
+        case S_THROTTLE_PAIR:
+            return &cfg->lib.throttle_pair_failures;
+        case S_THROTTLE_MAX_DELAY:
+            return &cfg->lib.throttle_max_delay_seconds;
+        case S_IDLE_TIMEOUT:
+            return &cfg->lib.session_idle_timeout_minutes;
+        case S_MAX_SESSIONS:
+            return &cfg->lib.max_sessions_per_user;
+        case S_AUDIT_RETENTION:
+            return &cfg->lib.audit_retention_days;
+        default:
+            return NULL;
+    }
+}
+
 static int apply_number(struct authkit_config *cfg, int id, const char *text, const char *origin,
                         char *err, size_t err_size) {
     long v;
     if (parse_long(text, origin, settings[id].min, settings[id].max, &v, err, err_size) != 0)
         return -1;
-    switch (id) {
-        case S_TIMEOUT:
-            cfg->lib.session_timeout_minutes = (int)v;
-            break;
-        case S_COST:
-            cfg->lib.bcrypt_cost = (int)v;
-            break;
-        case S_MIN_LENGTH:
-            cfg->lib.password_min_length = (int)v;
-            break;
-        case S_CLEANUP:
-            cfg->lib.cleanup_interval_ms = (int)(v * 1000);
-            break;
-        case S_WORKERS:
-            cfg->password_workers = (int)v;
-            break;
-        case S_QUEUE:
-            cfg->password_queue = (int)v;
-            break;
-        case S_HTTP_THREADS:
-            cfg->http_threads = (int)v;
-            break;
-        case S_MAX_BODY:
-            cfg->max_body_bytes = (size_t)v;
-            break;
-        case S_THROTTLE_ACCOUNT:
-            cfg->lib.throttle_account_failures = (int)v;
-            break;
-        case S_THROTTLE_ADDRESS:
-            cfg->lib.throttle_address_failures = (int)v;
-            break;
-        case S_THROTTLE_PAIR:
-            cfg->lib.throttle_pair_failures = (int)v;
-            break;
-        case S_THROTTLE_MAX_DELAY:
-            cfg->lib.throttle_max_delay_seconds = (int)v;
-            break;
-        case S_IDLE_TIMEOUT:
-            cfg->lib.session_idle_timeout_minutes = (int)v;
-            break;
-        case S_MAX_SESSIONS:
-            cfg->lib.max_sessions_per_user = (int)v;
-            break;
-        case S_AUDIT_RETENTION:
-            cfg->lib.audit_retention_days = (int)v;
-            break;
-        default:
-            break;
-    }
+    if (id == S_CLEANUP)
+        cfg->lib.cleanup_interval_ms = (int)(v * 1000);
+    else if (id == S_MAX_BODY)
+        cfg->max_body_bytes = (size_t)v;
+    else
+        *number_field(cfg, id) = (int)v;
     return 0;
+}
+
+/* The default of a setting as --help gives it: the value set_defaults() puts in `d`, or ""
+ * where the note says it all (computed at run time, off, none, required). */
+static void default_text(struct authkit_config *d, int id, char *out, size_t size) {
+    int *n = number_field(d, id);
+    if (id == S_DATABASE)
+        snprintf(out, size, "%s", d->database_url);
+    else if (id == S_LISTEN)
+        snprintf(out, size, "%s:%d", d->listen_host, d->listen_port);
+    else if (id == S_SERVICE_NAME)
+        snprintf(out, size, "%s", d->service_name);
+    else if (id == S_COOKIE_NAME)
+        snprintf(out, size, "%s", d->cookie_name);
+    else if (id == S_CLEANUP)
+        snprintf(out, size, "%d", d->lib.cleanup_interval_ms / 1000);
+    else if (id == S_MAX_BODY)
+        snprintf(out, size, "%zu", d->max_body_bytes);
+    else if (n && id != S_WORKERS && id != S_HTTP_THREADS) /* 0 there: counted at run time */
+        snprintf(out, size, "%d", *n);
+    else
+        out[0] = '\0';
+}
+
+void authkit_config_print_options(FILE *out) {
+    struct authkit_config d;
+    set_defaults(&d);
+    for (int id = 0; id < S_COUNT; id++) {
+        const struct setting *s = &settings[id];
+        char flag[48], env[64], value[1100];
+        if (!s->flag)
+            snprintf(flag, sizeof flag, "(never a flag)");
+        else
+            snprintf(flag, sizeof flag, "%s%s%s", s->flag, s->arg ? " " : "", s->arg ? s->arg : "");
+        snprintf(env, sizeof env, "%s%s%s", s->env, s->bare ? "=" : "", s->bare ? s->bare : "");
+        default_text(&d, id, value, sizeof value);
+        fprintf(out, "  %-30s %-37s %s%s%s\n", flag, env, value, value[0] && s->note ? " " : "",
+                s->note ? s->note : "");
+    }
 }
 
 static int apply(struct authkit_config *cfg, int id, const char *text, const char *origin,

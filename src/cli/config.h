@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "authkit.h"
 #include "server/proxy.h"
@@ -23,7 +24,7 @@ struct authkit_config {
     /* Development over plain HTTP: cookies without Secure, and a cookie name without the
      * __Host- prefix (browsers refuse __Host- cookies that are not Secure). */
     bool insecure_cookies;
-    int password_workers;  /* bcrypt threads; 0 = one less than the cores, at least 1 */
+    int password_workers;  /* bcrypt threads; 0 = as many as the server decides */
     int password_queue;    /* logins waiting for a worker before 503; default 64 */
     size_t max_body_bytes; /* default 16384 */
     int http_threads;      /* threads serving HTTP; 0 = number of cores */
@@ -33,32 +34,13 @@ struct authkit_config {
     char service_name[101];
 };
 
-/* Flags every subcommand accepts (and the environment variable of each):
- *   --database URL            AUTHKIT_DATABASE_URL           (sqlite://./authkit.db)
- *   (no flag)                 AUTHKIT_SESSION_SECRET         (required for most commands)
- *   --listen HOST:PORT        AUTHKIT_LISTEN                 (127.0.0.1:8080)
- *   --session-timeout MIN     AUTHKIT_SESSION_TIMEOUT_MINUTES (30)
- *   --stateless               AUTHKIT_ENABLE_SESSION_STORAGE=false
- *   --bcrypt-cost N           AUTHKIT_BCRYPT_COST            (12)
- *   --password-min-length N   AUTHKIT_PASSWORD_MIN_LENGTH    (8; 8..72)
- *   --cleanup-interval SEC    AUTHKIT_CLEANUP_INTERVAL_SECONDS (600; 0 disables)
- *   --cookie-name NAME        AUTHKIT_COOKIE_NAME            (__Host-session_token)
- *   --cookie-domain DOMAIN    AUTHKIT_COOKIE_DOMAIN          (none)
- *   --insecure-cookies        AUTHKIT_INSECURE_COOKIES=true  (off)
- *   --password-workers N      AUTHKIT_PASSWORD_WORKERS       (cores - 1; 3 on 2-3, 1 on 1)
- *   --password-queue N        AUTHKIT_PASSWORD_QUEUE         (64)
- *   --http-threads N          AUTHKIT_HTTP_THREADS           (cores)
- *   --max-body BYTES          AUTHKIT_MAX_BODY_BYTES         (16384)
- *   --trusted-proxies LIST    AUTHKIT_TRUSTED_PROXIES        (none; addresses, networks)
- *   --throttle-account-failures N  AUTHKIT_THROTTLE_ACCOUNT_FAILURES (10; 0 disables)
- *   --throttle-address-failures N  AUTHKIT_THROTTLE_ADDRESS_FAILURES (100; 0 disables)
- *   --throttle-pair-failures N     AUTHKIT_THROTTLE_PAIR_FAILURES    (5; 0 disables)
- *   --throttle-max-delay SEC       AUTHKIT_THROTTLE_MAX_DELAY_SECONDS (3600)
- *   --idle-timeout MIN        AUTHKIT_SESSION_IDLE_TIMEOUT_MINUTES (0: off)
- *   --max-sessions N          AUTHKIT_MAX_SESSIONS_PER_USER  (0: no cap)
- *   --audit-retention-days N       AUTHKIT_AUDIT_RETENTION_DAYS      (90; 0 keeps no trail)
- *   --service-name NAME       AUTHKIT_SERVICE_NAME           (authkit)
+/* Every subcommand accepts the same settings, each from its flag, its AUTHKIT_* environment
+ * variable or the same variable in ./.env; the table in config.c lists them, and
+ * authkit_config_print_options() prints it with the defaults (`authkit --help`).
  * Booleans in the environment accept 1/0, true/false, yes/no, on/off. */
+
+/* Prints one line per setting: flag, variable, default (the value set_defaults() gives). */
+void authkit_config_print_options(FILE *out);
 
 /* Fills `cfg` from the sources above. Recognised flags are removed from argv (argc/argv
  * are updated); anything else is left for the subcommand. Returns 0, or -1 with a one-line

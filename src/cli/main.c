@@ -29,44 +29,6 @@ static const struct command commands[] = {
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
-static const char options_help[] =
-    "Options (accepted by every command; each flag, else its environment variable, else the\n"
-    "same variable in ./.env, else the default):\n"
-    "  --database URL           AUTHKIT_DATABASE_URL              sqlite://./authkit.db\n"
-    "  (never a flag)           AUTHKIT_SESSION_SECRET            required to open the "
-    "database\n"
-    "  --listen HOST:PORT       AUTHKIT_LISTEN                    127.0.0.1:8080\n"
-    "  --session-timeout MIN    AUTHKIT_SESSION_TIMEOUT_MINUTES   30 (absolute lifetime)\n"
-    "  --idle-timeout MIN       AUTHKIT_SESSION_IDLE_TIMEOUT_MINUTES  0 (off)\n"
-    "  --max-sessions N         AUTHKIT_MAX_SESSIONS_PER_USER     0 (no cap; oldest ended)\n"
-    "  --stateless              AUTHKIT_ENABLE_SESSION_STORAGE=false\n"
-    "  --bcrypt-cost N          AUTHKIT_BCRYPT_COST               12 (4..31)\n"
-    "  --password-min-length N  AUTHKIT_PASSWORD_MIN_LENGTH       8 (8..72)\n"
-    "  --service-name NAME      AUTHKIT_SERVICE_NAME              authkit (no password based "
-    "on it)\n"
-    "  --cleanup-interval SEC   AUTHKIT_CLEANUP_INTERVAL_SECONDS  600 (0 disables)\n"
-    "  --cookie-name NAME       AUTHKIT_COOKIE_NAME               __Host-session_token\n"
-    "  --cookie-domain DOMAIN   AUTHKIT_COOKIE_DOMAIN             none (host-only cookie)\n"
-    "  --insecure-cookies       AUTHKIT_INSECURE_COOKIES=true     plain-HTTP development\n"
-    "  --password-workers N     AUTHKIT_PASSWORD_WORKERS          cores - 1 (3 on 2-3 cores)\n"
-    "  --password-queue N       AUTHKIT_PASSWORD_QUEUE            64\n"
-    "  --http-threads N         AUTHKIT_HTTP_THREADS              cores\n"
-    "  --max-body BYTES         AUTHKIT_MAX_BODY_BYTES            16384\n"
-    "  --trusted-proxies LIST   AUTHKIT_TRUSTED_PROXIES           none (e.g. "
-    "127.0.0.1,10.0.0.0/8)\n"
-    "  --throttle-account-failures N   AUTHKIT_THROTTLE_ACCOUNT_FAILURES   10 (0 disables)\n"
-    "  --throttle-address-failures N   AUTHKIT_THROTTLE_ADDRESS_FAILURES   100 (0 disables)\n"
-    "  --throttle-pair-failures N      AUTHKIT_THROTTLE_PAIR_FAILURES      5 (0 disables)\n"
-    "  --throttle-max-delay SEC        AUTHKIT_THROTTLE_MAX_DELAY_SECONDS  3600\n"
-    "  --audit-retention-days N        AUTHKIT_AUDIT_RETENTION_DAYS        90 (0 keeps no "
-    "trail)\n"
-    "Booleans accept 1/0, true/false, yes/no, on/off. Generate a secret with\n"
-    "  echo \"AUTHKIT_SESSION_SECRET=$(authkit secret)\" >> .env\n"
-    "Passwords are never taken from the command line: they are prompted for without echo\n"
-    "on a terminal, or read as one line of standard input.\n"
-    "\n"
-    "Exit status: 0 success, 1 failure, 2 usage error, 3 not found.\n";
-
 static void print_usage(FILE *out) {
     fputs("usage: authkit [options] <command> [args]\n"
           "       authkit <command> --help\n"
@@ -75,8 +37,17 @@ static void print_usage(FILE *out) {
           out);
     for (size_t i = 0; i < N_COMMANDS; i++)
         fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
-    fputc('\n', out);
-    fputs(options_help, out);
+    fputs("\nOptions (accepted by every command; each flag, else its environment variable, else "
+          "the\nsame variable in ./.env, else the default):\n",
+          out);
+    authkit_config_print_options(out);
+    fputs("Booleans accept 1/0, true/false, yes/no, on/off. Generate a secret with\n"
+          "  echo \"AUTHKIT_SESSION_SECRET=$(authkit secret)\" >> .env\n"
+          "Passwords are never taken from the command line: they are prompted for without echo\n"
+          "on a terminal, or read as one line of standard input.\n"
+          "\n"
+          "Exit status: 0 success, 1 failure, 2 usage error, 3 not found.\n",
+          out);
 }
 
 static const struct command *find_command(const char *name) {

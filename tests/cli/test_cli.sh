@@ -77,6 +77,21 @@ man_text=$(sed 's/\\-/-/g' "$MAN_PAGE")
 for word in $(grep -oE -- '--[a-z][a-z-]*|AUTHKIT_[A-Z_]+' <<<"$OUT" | sort -u); do
     check "the man page documents $word" has "$man_text" "$word"
 done
+# ... with the default --help prints, which comes from the code (src/cli/config.c): a
+# number as "default N", other values as they are. Defaults in words (none, cores, ...)
+# are left to the reader.
+man_entry() { # the paragraph of one option, on one line
+    awk -v f="$1" '/^\.TP/ { p = 0 } $1 ~ /^\.B[IR]?$/ && $2 == f { p = 1 } p' <<<"$man_text" |
+        tr '\n' ' '
+}
+while read -r flag value; do
+    case $value in
+    none | cores | required | signed | plain-HTTP) continue ;;
+    [0-9]*) check "the man page gives $flag's default $value" \
+        matches "$(man_entry "$flag")" "[Dd]efault:? $value([^0-9]|$)" ;;
+    *) check "the man page gives $flag's default $value" has "$(man_entry "$flag")" "$value" ;;
+    esac
+done < <(sed -nE 's/^  (--[a-z-]+)( [A-Z:]+)? +AUTHKIT_[A-Z_]+(=[a-z]+)? +([^ ]+).*/\1 \4/p' <<<"$OUT")
 run - -h
 check "-h exits 0" rc_is 0
 run - help
