@@ -34,8 +34,8 @@ AUTHKIT_BEGIN_DECLS
  * it anyway where a terminal or a log parser shows it.
  *   outcome   "ok"; or for login_failed the reason code (authkit_event.reason:
  *             "unknown_login", "bad_password_input", "no_password", "wrong_password",
- *             "inactive_user"); "throttled" for login_throttled; "expired" or
- *             "idle_timeout" for session_expired; "revoked" for a revoked session
+ *             "inactive_user", "password_change_required"); "throttled" for login_throttled;
+ * "expired" or "idle_timeout" for session_expired; "revoked" for a revoked session
  *             (user_logged_out); "user_deactivated", "logout_others" or "session_cap"
  *             for sessions_revoked other than by a logout-all (authkit_event.reason);
  *             for user_updated the fields changed ("email,is_active").
@@ -44,7 +44,8 @@ AUTHKIT_BEGIN_DECLS
  *             names a user; for user_created: the username. Otherwise "".
  *   login_hash  for login_failed and login_throttled with a name: its keyed hash.
  *   ip        the client address, when the operation had one.
- *   count     sessions ended (sessions_revoked, password_changed) or deleted
+ *   count     sessions ended (sessions_revoked, password_changed,
+ *             password_change_required) or deleted
  *             (sessions_cleaned); otherwise 0. */
 typedef struct authkit_audit_entry {
     int64_t id;        /* unique in the store, increasing in the order rows were written */

@@ -20,7 +20,8 @@ AUTHKIT_BEGIN_DECLS
     XX(SESSIONS_REVOKED, "sessions_revoked")                                                       \
     XX(PASSWORD_CHANGED, "password_changed")                                                       \
     XX(LOGIN_THROTTLED, "login_throttled")                                                         \
-    XX(SESSIONS_CLEANED, "sessions_cleaned")
+    XX(SESSIONS_CLEANED, "sessions_cleaned")                                                       \
+    XX(PASSWORD_CHANGE_REQUIRED, "password_change_required")
 
 typedef enum authkit_event_type {
     AUTHKIT_EVENT_ALL = 0, /* subscribe to every type */
@@ -50,6 +51,8 @@ AUTHKIT_EXTERN const char *authkit_event_name(authkit_event_type type);
  *                     "session_cap" when a login ended the oldest beyond
  *                     max_sessions_per_user (NULL for a logout-all)
  *   password_changed  user_id, count (sessions ended)
+ *   password_change_required  user_id, count (sessions ended): the account was flagged
+ *                     (authkit_user_require_password_change)
  *   login_throttled   login (as given; NULL for a re-authentication), user_id (when the
  *                     login names a user), ip; the attempt was refused unchecked
  *   sessions_cleaned  count (expired sessions deleted by authkit_session_delete_expired();
@@ -62,7 +65,10 @@ AUTHKIT_EXTERN const char *authkit_event_name(authkit_event_type type);
  *   "bad_password_input"  the password is empty, over 72 bytes or holds a NUL byte
  *   "no_password"         the user has no password
  *   "wrong_password"      the password does not match
- *   "inactive_user"       the password matches, but the user is deactivated */
+ *   "inactive_user"       the password matches, but the user is deactivated
+ *   "password_change_required"  the password matches, but the account is flagged and
+ *                         no acceptable new password came with it (the caller gets
+ *                         AUTHKIT_PASSWORD_CHANGE_REQUIRED or the policy's refusal) */
 typedef struct authkit_event {
     authkit_event_type type;
     authkit_time timestamp;

@@ -16,6 +16,11 @@ typedef struct authkit_session_opts {
     const char *user_agent; /* stored for listings (truncated to 255 bytes) */
     /* Lifetime in seconds (e.g. "remember me"); 0 uses session_timeout_minutes. */
     int64_t lifetime_seconds;
+    /* authkit_authenticate() only: for an account flagged by
+     * authkit_user_require_password_change(), the new password (`new_password_len`
+     * bytes) its owner chose. Ignored for an account that is not flagged. */
+    const char *new_password;
+    size_t new_password_len;
 } authkit_session_opts;
 
 /* A new session. `token` is the secret the client presents: 43 base64url characters
@@ -35,12 +40,25 @@ typedef struct authkit_login_result {
  * configured cost. On success a new session is created (never reused), a hash of lower
  * cost or older prefix is replaced, AUTHKIT_EVENT_USER_LOGGED_IN is published, and the
  * result goes to `out`. Failures publish AUTHKIT_EVENT_LOGIN_FAILED.
+ * An account flagged by authkit_user_require_password_change() whose password is right
+ * (and which is active) gets AUTHKIT_PASSWORD_CHANGE_REQUIRED (err->field "new_password")
+ * and no session - unless opts->new_password passes the policy of
+ * authkit_password_policy_check() (with the user's username and email as context words)
+ * and differs from the current one: then it is set as by authkit_user_set_password()
+ * (the flag is cleared, AUTHKIT_EVENT_PASSWORD_CHANGED published) and the login goes on
+ * as any other. A refused new password returns the policy's status (AUTHKIT_VALIDATION,
+ * AUTHKIT_PASSWORD_TOO_LONG, AUTHKIT_PASSWORD_HAS_NUL; err->field "new_password") and
+ * changes nothing. Both refusals publish AUTHKIT_EVENT_LOGIN_FAILED with reason
+ * "password_change_required" and, the password being right, reset the account's
+ * throttling count like a success. A wrong password on a flagged account is the
+ * ordinary AUTHKIT_AUTHENTICATION above.
  * Throttling (authkit_options throttle_*): every attempt is counted against the account
  * (known or not), the client address opts->ip and the pair before its password is
  * checked; while a counter makes attempts wait, the login returns AUTHKIT_RATE_LIMITED
  * with err->retry_after_seconds, runs no bcrypt and publishes
  * AUTHKIT_EVENT_LOGIN_THROTTLED - alike for known and unknown logins.
- * Other returns: AUTHKIT_STORE, AUTHKIT_INVALID_ARGUMENT (NULL ctx/login/out). */
+ * Other returns: AUTHKIT_STORE, AUTHKIT_INVALID_ARGUMENT (NULL ctx/login/out; a NULL
+ * opts->new_password with a length). */
 AUTHKIT_EXTERN authkit_status authkit_authenticate(authkit_ctx *ctx, const char *login,
                                                    const char *password, size_t len,
                                                    const authkit_session_opts *opts,

@@ -28,7 +28,9 @@ AUTHKIT_BEGIN_DECLS
     XX(MISMATCH, "MISMATCH", 401, "Password does not match")                                       \
     XX(INVALID_HASH, "INVALID_HASH", 401, "Password hash is malformed or not allowed")             \
     XX(UNSUPPORTED, "UNSUPPORTED", 501, "Not supported in this mode")                              \
-    XX(CSRF, "FORBIDDEN", 403, "Missing or invalid CSRF token")
+    XX(CSRF, "FORBIDDEN", 403, "Missing or invalid CSRF token")                                    \
+    XX(PASSWORD_CHANGE_REQUIRED, "PASSWORD_CHANGE_REQUIRED", 403,                                  \
+       "Password change required: choose a new password")
 
 typedef enum authkit_status {
 #define AUTHKIT_STATUS_ENUM(name, code, http, msg) AUTHKIT_##name,

@@ -17,6 +17,9 @@ typedef struct authkit_user {
     char global_role[AUTHKIT_ROLE_SIZE];  /* "user" unless set */
     bool is_active;
     bool has_password;
+    /* The owner must choose a new password before logging in again
+     * (authkit_user_require_password_change); cleared by any new password. */
+    bool password_change_required;
     authkit_time password_changed_at; /* 0 when the user never had a password */
     authkit_time created_at;
     authkit_time updated_at;
@@ -81,13 +84,26 @@ AUTHKIT_EXTERN authkit_status authkit_user_update_fields(authkit_ctx *ctx, const
 
 /* Sets a new password (the policy of authkit_password_policy_check(), with the user's
  * username and email as context words), ends every
- * session of the user (and, in stateless mode, every token issued so far) and publishes
- * AUTHKIT_EVENT_PASSWORD_CHANGED. A NULL password with length 0 removes the password.
+ * session of the user (and, in stateless mode, every token issued so far), clears
+ * password_change_required, and publishes AUTHKIT_EVENT_PASSWORD_CHANGED. A NULL password
+ * with length 0 removes the password (and clears the flag too).
  * Returns AUTHKIT_OK, AUTHKIT_NOT_FOUND, AUTHKIT_VALIDATION, AUTHKIT_PASSWORD_TOO_LONG,
  * AUTHKIT_PASSWORD_HAS_NUL or AUTHKIT_STORE. */
 AUTHKIT_EXTERN authkit_status authkit_user_set_password(authkit_ctx *ctx, const char *id,
                                                         const char *password, size_t len,
                                                         authkit_error *err);
+
+/* Flags the user's password as known to others (evidence of compromise: it was phished,
+ * leaked, or seen in a breach): until its owner chooses a new one, the right password
+ * logs in no more - authkit_authenticate() answers AUTHKIT_PASSWORD_CHANGE_REQUIRED and
+ * creates no session unless opts->new_password carries an acceptable new password. Ends
+ * every session of the user (and, in stateless mode, every token issued so far) and
+ * publishes AUTHKIT_EVENT_PASSWORD_CHANGE_REQUIRED. Any new password
+ * (authkit_user_set_password, or the login that carries one) clears the flag. Logins by
+ * other means (authkit_session_create) are not affected. Passwords never expire by age.
+ * Returns AUTHKIT_OK, AUTHKIT_NOT_FOUND or AUTHKIT_STORE. */
+AUTHKIT_EXTERN authkit_status authkit_user_require_password_change(authkit_ctx *ctx, const char *id,
+                                                                   authkit_error *err);
 
 /* Lifts the login throttling of the user's account (an operator helping a user who is
  * made to wait): its failure count starts again from zero. Counters of single client

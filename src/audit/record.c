@@ -124,6 +124,7 @@ static void row_of(const authkit_ctx *ctx, const authkit_event *ev, authkit_audi
             break;
         case AUTHKIT_EVENT_SESSIONS_REVOKED:
         case AUTHKIT_EVENT_PASSWORD_CHANGED:
+        case AUTHKIT_EVENT_PASSWORD_CHANGE_REQUIRED:
         case AUTHKIT_EVENT_SESSIONS_CLEANED:
             row->count = ev->count;
             break;

@@ -37,6 +37,7 @@ static int write_event(const authkit_event *ev, void *arg) {
     /* Why a login failed (never told to the client), or how a session ended. */
     set_string(line, "reason", ev->reason);
     if (ev->type == AUTHKIT_EVENT_SESSIONS_REVOKED || ev->type == AUTHKIT_EVENT_PASSWORD_CHANGED ||
+        ev->type == AUTHKIT_EVENT_PASSWORD_CHANGE_REQUIRED ||
         ev->type == AUTHKIT_EVENT_SESSIONS_CLEANED)
         json_object_set_new(line, "count", json_integer((json_int_t)ev->count));
     if (ev->type == AUTHKIT_EVENT_USER_UPDATED)

@@ -57,7 +57,11 @@ static authkit_status issue_session(authkit_ctx *ctx, const struct authkit_store
         authkit__text_sanitize(s.info.user_agent);
         st = ctx->store->session_insert(ctx->store_state, &s, err);
     } else {
-        struct authkit__jwt_claims claims = {.iat = now, .exp = out->expires_at};
+        /* Tokens issued at or before sessions_valid_after are dead: one issued right after
+         * a revocation in the same microsecond (a login that sets a new password) must
+         * still postdate it. */
+        authkit_time iat = now > row->sessions_valid_after ? now : row->sessions_valid_after + 1;
+        struct authkit__jwt_claims claims = {.iat = iat, .exp = out->expires_at};
         memcpy(claims.sub, row->user.id, sizeof claims.sub);
         memcpy(claims.sid, out->session_id, sizeof claims.sid);
         /* exp is written in whole seconds; report what the token says. */
@@ -116,11 +120,37 @@ static const char *failure_reason(bool known, const struct authkit_store_user *r
     return match ? "inactive_user" : "wrong_password";
 }
 
+/* The right password of a flagged account (authkit_user_require_password_change): no
+ * session until the owner gives a new password that the policy accepts; then it replaces
+ * the old one, clearing the flag. */
+static authkit_status change_required(authkit_ctx *ctx, const struct authkit_store_user *row,
+                                      const char *password, size_t len,
+                                      const authkit_session_opts *opts, authkit_error *err) {
+    const char *fresh = opts ? opts->new_password : NULL;
+    size_t fresh_len = opts ? opts->new_password_len : 0;
+    authkit_status st;
+    if (!fresh)
+        return authkit__fail(err, AUTHKIT_PASSWORD_CHANGE_REQUIRED, "new_password", NULL);
+    /* The old password is the one others may know: keeping it would undo the flag. */
+    if (fresh_len == len && sodium_memcmp(fresh, password, len) == 0)
+        st = authkit__fail(err, AUTHKIT_VALIDATION, "new_password",
+                           "The new password must differ from the current one");
+    else
+        st = authkit_user_set_password(ctx, row->user.id, fresh, fresh_len, err);
+    if (st != AUTHKIT_OK) {
+        if (err && err->field[0])
+            authkit__strlcpy(err->field, "new_password", sizeof err->field);
+        return st;
+    }
+    return AUTHKIT_OK;
+}
+
 authkit_status authkit_authenticate(authkit_ctx *ctx, const char *login, const char *password,
                                     size_t len, const authkit_session_opts *opts,
                                     authkit_login_result *out, authkit_error *err) {
     CHECK_CTX(ctx);
-    if (!login || !out || (!password && len))
+    if (!login || !out || (!password && len) ||
+        (opts && !opts->new_password && opts->new_password_len))
         return authkit__fail(err, AUTHKIT_INVALID_ARGUMENT, NULL, NULL);
     memset(out, 0, sizeof *out);
     struct authkit_store_user row;
@@ -154,8 +184,23 @@ authkit_status authkit_authenticate(authkit_ctx *ctx, const char *login, const c
                                   .reason = failure_reason(known, &row, match, password, len)});
         return authkit__fail(err, AUTHKIT_AUTHENTICATION, NULL, NULL);
     }
+    /* A right password is no guess, also on a flagged account: the owner's next attempt,
+     * with the new password, must not wait for earlier typos. */
     authkit__throttle_success(ctx, &throttle);
-    if (authkit_password_needs_rehash(row.password_hash, ctx->opts.bcrypt_cost)) {
+    if (row.user.password_change_required) {
+        if ((st = change_required(ctx, &row, password, len, opts, err)) != AUTHKIT_OK) {
+            authkit__publish(ctx, &(authkit_event){.type = AUTHKIT_EVENT_LOGIN_FAILED,
+                                                   .login = login,
+                                                   .user_id = row.user.id,
+                                                   .ip = ip,
+                                                   .reason = "password_change_required"});
+            return st;
+        }
+        /* The session's user is the one with the new password and without the flag. */
+        st = ctx->store->user_get(ctx->store_state, AUTHKIT_USER_BY_ID, row.user.id, &row, err);
+        if (st != AUTHKIT_OK)
+            return st;
+    } else if (authkit_password_needs_rehash(row.password_hash, ctx->opts.bcrypt_cost)) {
         char fresh[AUTHKIT_HASH_SIZE];
         /* Best effort: a failed upgrade must not fail a correct login. */
         if (authkit_password_hash(password, len, ctx->opts.bcrypt_cost, fresh) == AUTHKIT_OK)

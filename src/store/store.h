@@ -31,7 +31,7 @@
 #include "core/encoding.h"
 #include "store/throttle_rule.h"
 
-#define AUTHKIT_STORE_OPS_VERSION 6
+#define AUTHKIT_STORE_OPS_VERSION 7
 
 /* A user row: the public fields plus what only the library may see. */
 struct authkit_store_user {
@@ -90,8 +90,8 @@ struct authkit_store_ops {
     authkit_status (*user_update)(void *state, const struct authkit_store_user *row,
                                   bool end_sessions, size_t *ended, authkit_error *err);
     /* Sets the password hash ("" removes it), password_changed_at = updated_at =
-     * sessions_valid_after = now, and deletes all of the user's sessions, in one
-     * transaction; the number deleted goes to `*ended`. NOT_FOUND. */
+     * sessions_valid_after = now, clears password_change_required, and deletes all of the
+     * user's sessions, in one transaction; the number deleted goes to `*ended`. NOT_FOUND. */
     authkit_status (*user_set_password)(void *state, const char *user_id, const char *hash,
                                         authkit_time now, size_t *ended, authkit_error *err);
     /* Replaces the hash only if it is still `old_hash` (a concurrent password change
@@ -199,6 +199,13 @@ struct authkit_store_ops {
      * they read only while it stands still (src/session/cache.c). NULL when the store
      * cannot share one with every reader (then nothing is cached). */
     _Atomic uint64_t *(*change_counter)(void *state);
+
+    /* Version 7. Sets password_change_required, updated_at = sessions_valid_after = now,
+     * and deletes all of the user's sessions, in one transaction; the number deleted goes
+     * to `*ended`. NOT_FOUND. */
+    authkit_status (*user_require_password_change)(void *state, const char *user_id,
+                                                   authkit_time now, size_t *ended,
+                                                   authkit_error *err);
 };
 
 /* The SQLite adapter (src/store/sqlite/). */

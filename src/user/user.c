@@ -210,6 +210,27 @@ authkit_status authkit_user_set_password(authkit_ctx *ctx, const char *id, const
     return authkit__ok(err);
 }
 
+authkit_status authkit_user_require_password_change(authkit_ctx *ctx, const char *id,
+                                                    authkit_error *err) {
+    CHECK_CTX(ctx);
+    if (!id || !authkit__uuid_valid(id))
+        return authkit__fail(err, AUTHKIT_NOT_FOUND, NULL, "User not found");
+    /* Whoever holds the password may hold a session made with it: all of them end, in the
+     * same transaction as the flag is set. */
+    size_t ended = 0;
+    authkit_status st = ctx->store->user_require_password_change(ctx->store_state, id,
+                                                                 authkit_now(ctx), &ended, err);
+    authkit__sessions_changed(ctx);
+    if (st == AUTHKIT_NOT_FOUND)
+        return authkit__fail(err, st, NULL, "User not found");
+    if (st != AUTHKIT_OK)
+        return st;
+    authkit__publish(ctx, &(authkit_event){.type = AUTHKIT_EVENT_PASSWORD_CHANGE_REQUIRED,
+                                           .user_id = id,
+                                           .count = ended});
+    return authkit__ok(err);
+}
+
 authkit_status authkit_user_verify_password(authkit_ctx *ctx, const char *id, const char *password,
                                             size_t len, authkit_error *err) {
     CHECK_CTX(ctx);

@@ -398,6 +398,88 @@ static void sc_test_set_password(const struct sc_target *t) {
     ops->close(st);
 }
 
+/* Checklist 17: the "must choose a new password" flag. It round-trips through insert and
+ * every read of a user; setting it ends the user's sessions (and moves
+ * sessions_valid_after) in one go; a new password clears it; nothing else touches it. */
+static void sc_test_require_password_change(const struct sc_target *t) {
+    char loc[512];
+    void *st = sc_open(t, loc, sizeof loc);
+    if (!st)
+        return;
+    const struct authkit_store_ops *ops = t->ops;
+    authkit_error err;
+    struct authkit_store_user row, got;
+    sc_user(&row, 1, "flagged@example.com", "flagged", SC_T0);
+    row.user.password_change_required = true;
+    CHECK_OK(ops->user_insert(st, &row, &err));
+    sc_add_user(t, st, 2, "plain@example.com", "plain", SC_T0 + 1);
+    sc_add_user(t, st, 3, "other@example.com", "other", SC_T0 + 2);
+    CHECK(sc_get(t, st, 1).user.password_change_required);
+    CHECK(!sc_get(t, st, 2).user.password_change_required);
+    CHECK_OK(ops->user_get(st, AUTHKIT_USER_BY_USERNAME, "FLAGGED", &got, &err));
+    CHECK(got.user.password_change_required);
+    authkit_user list[3];
+    size_t n = 0;
+    CHECK_OK(ops->user_list(st, 0, list, 3, &n, &err));
+    CHECK_INT(n, 3);
+    CHECK(n == 3 && list[0].password_change_required && !list[1].password_change_required);
+    CHECK_OK(ops->user_search(st, "flag", list, 3, &n, &err));
+    CHECK(n == 1 && list[0].password_change_required);
+
+    sc_add_session(t, st, 1, 2, SC_T0, SC_T0 + SC_HOUR);
+    sc_add_session(t, st, 2, 2, SC_T0, SC_T0 + SC_HOUR);
+    sc_add_session(t, st, 3, 3, SC_T0, SC_T0 + SC_HOUR);
+    authkit_time now = SC_T0 + 30 * SC_SEC;
+    size_t ended = 99;
+    CHECK_OK(ops->user_require_password_change(st, "00000000-0000-4000-8000-000000000002", now,
+                                               &ended, &err));
+    CHECK_INT(ended, 2);
+    got = sc_get(t, st, 2);
+    CHECK(got.user.password_change_required);
+    CHECK_INT(got.user.updated_at, now);
+    CHECK_INT(got.sessions_valid_after, now);
+    CHECK_STR(got.password_hash, SC_HASH_A); /* the hash and its age stay */
+    CHECK_INT(got.user.password_changed_at, SC_T0 + 1);
+    CHECK(!sc_session_exists(t, st, 1));
+    CHECK(!sc_session_exists(t, st, 2));
+    CHECK(sc_session_exists(t, st, 3));
+    CHECK(!sc_get(t, st, 3).user.password_change_required);
+    CHECK_INT(sc_get(t, st, 3).sessions_valid_after, 0);
+    /* The user a session lookup returns carries the flag too. */
+    CHECK_OK(ops->user_require_password_change(st, "00000000-0000-4000-8000-000000000003", now,
+                                               NULL, &err));
+    CHECK(!sc_session_exists(t, st, 3));
+    sc_add_session(t, st, 4, 3, now + 1, now + SC_HOUR);
+    uint8_t digest[AUTHKIT_DIGEST_BYTES];
+    sc_digest(digest, 4);
+    CHECK_OK(ops->session_find(st, digest, NULL, &got, &err));
+    CHECK(got.user.password_change_required);
+
+    /* Other writes keep it: an update of the fields, a rehash. */
+    got = sc_get(t, st, 2);
+    authkit__strlcpy(got.user.email, "plain2@example.com", sizeof got.user.email);
+    got.user.updated_at = now + 2;
+    CHECK_OK(ops->user_update(st, &got, false, NULL, &err));
+    CHECK_OK(ops->user_rehash(st, got.user.id, SC_HASH_A, SC_HASH_C, &err));
+    got = sc_get(t, st, 2);
+    CHECK_STR(got.user.email, "plain2@example.com");
+    CHECK_STR(got.password_hash, SC_HASH_C);
+    CHECK(got.user.password_change_required);
+    /* A new password clears it, also the removal of the password. */
+    CHECK_OK(ops->user_set_password(st, got.user.id, SC_HASH_B, now + 3, NULL, &err));
+    CHECK(!sc_get(t, st, 2).user.password_change_required);
+    CHECK_OK(ops->user_set_password(st, "00000000-0000-4000-8000-000000000001", "", now + 3, NULL,
+                                    &err));
+    CHECK(!sc_get(t, st, 1).user.password_change_required);
+
+    ended = 99;
+    CHECK_STATUS(ops->user_require_password_change(st, "00000000-0000-4000-8000-000000000009", now,
+                                                   &ended, &err),
+                 AUTHKIT_NOT_FOUND);
+    CHECK_INT(ended, 0);
+    ops->close(st);
+}
+
 static void sc_test_rehash(const struct sc_target *t) {
     char loc[512];
     void *st = sc_open(t, loc, sizeof loc);
@@ -1418,6 +1500,7 @@ static void sc_run(const struct sc_target *t) {
     sc_test_user_insert_get(t);
     sc_test_user_update(t);
     sc_test_set_password(t);
+    sc_test_require_password_change(t);
     sc_test_rehash(t);
     sc_test_user_delete(t);
     sc_test_list_search_count(t);

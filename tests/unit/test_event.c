@@ -477,6 +477,7 @@ static void test_names(void) {
         {AUTHKIT_EVENT_PASSWORD_CHANGED, "password_changed"},
         {AUTHKIT_EVENT_LOGIN_THROTTLED, "login_throttled"},
         {AUTHKIT_EVENT_SESSIONS_CLEANED, "sessions_cleaned"},
+        {AUTHKIT_EVENT_PASSWORD_CHANGE_REQUIRED, "password_change_required"},
     };
     CHECK_INT(sizeof rows / sizeof rows[0], AUTHKIT_EVENT_COUNT_ - 1);
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {

@@ -1,8 +1,9 @@
 /* The equal-cost login path (src/password/login.c and the context's dummy hash): for two
  * configured costs, the dummy hash has that cost, and every failed login - unknown user,
- * wrong password, inactive user, user without a password, by username and by email - runs
- * exactly one bcrypt, at the configured cost. The timing itself is measured by
- * bench/bench_timing.c. */
+ * wrong password, inactive user, user without a password, wrong password of an account that
+ * must change its password, by username and by email - runs exactly one bcrypt, at the
+ * configured cost, and so does the right password of that account (refused too). The timing itself
+ * is measured by bench/bench_timing.c. */
 #include <sodium.h>
 
 #include "check.h"
@@ -32,17 +33,24 @@ static void check_cost(int cost) {
     authkit_user_update up = {.set_is_active = true, .is_active = false};
     CHECK_OK(authkit_user_update_fields(f.ctx, off.id, &up, NULL, NULL));
     fixture_user(&f, "no_password", NULL);
+    authkit_user flagged = fixture_user(&f, "flagged", PW);
+    CHECK_OK(authkit_user_require_password_change(f.ctx, flagged.id, NULL));
     const struct {
         const char *login, *password;
+        authkit_status want;
     } rows[] = {
-        {"nobody", PW},
-        {"nobody@example.com", PW},
-        {"known", "sleet over the quai"},
-        {"known@example.com", "sleet over the quai"},
-        {"inactive", PW},
-        {"inactive@example.com", PW},
-        {"no_password", PW},
-        {"no_password@example.com", PW},
+        {"nobody", PW, AUTHKIT_AUTHENTICATION},
+        {"nobody@example.com", PW, AUTHKIT_AUTHENTICATION},
+        {"known", "sleet over the quai", AUTHKIT_AUTHENTICATION},
+        {"known@example.com", "sleet over the quai", AUTHKIT_AUTHENTICATION},
+        {"inactive", PW, AUTHKIT_AUTHENTICATION},
+        {"inactive@example.com", PW, AUTHKIT_AUTHENTICATION},
+        {"no_password", PW, AUTHKIT_AUTHENTICATION},
+        {"no_password@example.com", PW, AUTHKIT_AUTHENTICATION},
+        {"flagged", "sleet over the quai", AUTHKIT_AUTHENTICATION},
+        {"flagged@example.com", "sleet over the quai", AUTHKIT_AUTHENTICATION},
+        {"flagged", PW, AUTHKIT_PASSWORD_CHANGE_REQUIRED},
+        {"flagged@example.com", PW, AUTHKIT_PASSWORD_CHANGE_REQUIRED},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         authkit_login_result r;
@@ -50,8 +58,7 @@ static void check_cost(int cost) {
         authkit_status st = authkit_authenticate(f.ctx, rows[i].login, rows[i].password,
                                                  strlen(rows[i].password), NULL, &r, NULL);
         uint64_t ran = authkit__bcrypt_runs() - runs;
-        CHECK_MSG(st == AUTHKIT_AUTHENTICATION, "cost %d row %zu: %s", cost, i,
-                  authkit_status_name(st));
+        CHECK_MSG(st == rows[i].want, "cost %d row %zu: %s", cost, i, authkit_status_name(st));
         CHECK_MSG(ran == 1, "cost %d row %zu: %llu bcrypt runs", cost, i, (unsigned long long)ran);
         CHECK_MSG(authkit__bcrypt_last_cost() == cost, "cost %d row %zu: bcrypt ran at cost %d",
                   cost, i, authkit__bcrypt_last_cost());

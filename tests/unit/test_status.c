@@ -29,6 +29,7 @@ int main(void) {
         {AUTHKIT_STORE, "STORE_ERROR", 503},
         {AUTHKIT_FORBIDDEN, "AUTHORIZATION_ERROR", 403},
         {AUTHKIT_CSRF, "FORBIDDEN", 403},
+        {AUTHKIT_PASSWORD_CHANGE_REQUIRED, "PASSWORD_CHANGE_REQUIRED", 403},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         CHECK_MSG(strcmp(authkit_status_name(rows[i].status), rows[i].name) == 0, "row %zu", i);

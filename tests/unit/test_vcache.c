@@ -95,12 +95,13 @@ enum change {
     DELETE_USER,
     SET_PASSWORD,
     CHANGE_ROLE,
+    REQUIRE_CHANGE,
     CHANGES_
 };
 
 static const char *const change_names[CHANGES_] = {
     "logout",  "logout_all", "revoke",       "logout_others", "logout_everyone",
-    "disable", "delete",     "set_password", "change_role",
+    "disable", "delete",     "set_password", "change_role",   "require_password_change",
 };
 
 /* One change made by the other context to the user of `r` (whose second session is
@@ -141,6 +142,9 @@ static void make_change(enum change c, const authkit_login_result *r,
             CHECK_OK(authkit_user_update_fields(
                 other, id, &(authkit_user_update){.global_role = "admin"}, NULL, NULL));
             break;
+        case REQUIRE_CHANGE:
+            CHECK_OK(authkit_user_require_password_change(other, id, NULL));
+            break;
         case CHANGES_:
             break;
     }
@@ -175,8 +179,8 @@ static void test_changes_elsewhere_end_cached_validations(void) {
 /* Stateless mode: the same for a signed token, with the changes that apply to one (a
  * single signed token cannot be logged out or revoked alone). */
 static void test_stateless(void) {
-    static const enum change changes[] = {LOGOUT_ALL,  LOGOUT_EVERYONE, DISABLE,
-                                          DELETE_USER, SET_PASSWORD,    CHANGE_ROLE};
+    static const enum change changes[] = {LOGOUT_ALL,   LOGOUT_EVERYONE, DISABLE,       DELETE_USER,
+                                          SET_PASSWORD, CHANGE_ROLE,     REQUIRE_CHANGE};
     open_both_in(true);
     for (size_t c = 0; c < sizeof changes / sizeof changes[0]; c++) {
         char name[32];

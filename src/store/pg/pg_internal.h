@@ -17,7 +17,7 @@
 #include "store/store.h"
 
 /* The schema version the code migrates to (rows of authkit_schema_migrations). */
-#define AUTHKIT__PG_SCHEMA_VERSION 3
+#define AUTHKIT__PG_SCHEMA_VERSION 4
 
 /* Slots for prepared statements per connection: pg_store.c's statements below
  * AUTHKIT__PG_STMT_THROTTLE, pg_throttle.c's from there on, pg_audit.c's from

@@ -94,6 +94,9 @@ static const char *const migrations[] = {
     ");"
     "CREATE INDEX audit_log_at ON audit_log (at, id);"
     "CREATE INDEX audit_log_user_at ON audit_log (user_id, at, id);",
+    /* 4: the owner must choose a new password before logging in again (an operator's
+     * answer to evidence that the password is known to others; checklist 17). */
+    "ALTER TABLE users ADD COLUMN password_change_required boolean NOT NULL DEFAULT false;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == AUTHKIT__PG_SCHEMA_VERSION,

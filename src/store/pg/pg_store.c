@@ -39,6 +39,7 @@ enum stmt {
     ST_USER_UPDATE,
     ST_USER_UPDATE_END,
     ST_USER_SET_PASSWORD,
+    ST_USER_REQUIRE_CHANGE,
     ST_USER_REHASH,
     ST_USER_DELETE,
     ST_USER_LIST,
@@ -70,7 +71,7 @@ _Static_assert(ST_COUNT_ <= AUTHKIT__PG_STMT_THROTTLE, "statement slots overlap"
 #define USER_COLS(p)                                                                               \
     p "id, " p "email, " p "username, " p "global_role, " p "is_active, "                          \
     p "password_hash, " p "password_changed_at, " p "created_at, " p "updated_at, "                \
-    p "sessions_valid_after"
+    p "sessions_valid_after, " p "password_change_required"
 #define SESSION_COLS(p)                                                                            \
     p "id, " p "user_id, encode(" p "token_hash, 'hex'), " p "created_at, " p "expires_at, "       \
     p "last_seen_at, " p "ip, " p "user_agent"
@@ -82,7 +83,7 @@ _Static_assert(ST_COUNT_ <= AUTHKIT__PG_STMT_THROTTLE, "statement slots overlap"
 static const char *const sql[ST_COUNT_] = {
     [ST_USER_INSERT] =
         "INSERT INTO users (" USER_COLS("") ") "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     [ST_USER_BY_ID] =
         "SELECT " USER_COLS("") " FROM users WHERE id = $1",
     [ST_USER_BY_EMAIL] =
@@ -99,7 +100,10 @@ static const char *const sql[ST_COUNT_] = {
         "updated_at = $6, sessions_valid_after = $7 WHERE id = $1",
     [ST_USER_SET_PASSWORD] =
         "UPDATE users SET password_hash = $2, password_changed_at = $3, updated_at = $3, "
-        "sessions_valid_after = $3 WHERE id = $1",
+        "sessions_valid_after = $3, password_change_required = false WHERE id = $1",
+    [ST_USER_REQUIRE_CHANGE] =
+        "UPDATE users SET password_change_required = true, updated_at = $2, "
+        "sessions_valid_after = $2 WHERE id = $1",
     /* The old hash in the WHERE makes it a compare-and-swap. */
     [ST_USER_REHASH] =
         "UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2",
@@ -230,6 +234,7 @@ static void read_user_public(const PGresult *r, int row, int col, authkit_user *
     u->password_changed_at = col_int(r, row, col + 6);
     u->created_at = col_int(r, row, col + 7);
     u->updated_at = col_int(r, row, col + 8);
+    u->password_change_required = PQgetvalue(r, row, col + 10)[0] == 't';
 }
 
 static void read_user(const PGresult *r, int row, int col, struct authkit_store_user *out) {
@@ -396,6 +401,7 @@ static authkit_status op_user_insert(void *state, const struct authkit_store_use
     p_int(&p, u->created_at);
     p_int(&p, u->updated_at);
     p_int(&p, row->sessions_valid_after);
+    p_bool(&p, u->password_change_required);
     authkit_status s = run_one(state, ST_USER_INSERT, &p, "insert user", &r, err);
     PQclear(r);
     return s == AUTHKIT_OK ? authkit__ok(err) : s;
@@ -473,6 +479,19 @@ static authkit_status op_user_end_sessions(void *state, const char *user_id, aut
     p_text(&p, user_id);
     p_int(&p, now);
     return write_and_end_sessions(state, ST_USER_VALID_AFTER, &p, user_id, ended, err);
+}
+
+static authkit_status op_user_require_password_change(void *state, const char *user_id,
+                                                      authkit_time now, size_t *ended,
+                                                      authkit_error *err) {
+    if (ended)
+        *ended = 0;
+    if (!authkit__uuid_valid(user_id))
+        return no_user(err);
+    struct authkit__pg_params p = {0};
+    p_text(&p, user_id);
+    p_int(&p, now);
+    return write_and_end_sessions(state, ST_USER_REQUIRE_CHANGE, &p, user_id, ended, err);
 }
 
 static authkit_status op_user_rehash(void *state, const char *user_id, const char *old_hash,
@@ -798,6 +817,7 @@ const struct authkit_store_ops authkit__store_pg = {
     .user_search = op_user_search,
     .user_count = op_user_count,
     .user_end_sessions = op_user_end_sessions,
+    .user_require_password_change = op_user_require_password_change,
     .session_insert = op_session_insert,
     .session_find = op_session_find,
     .session_delete = op_session_delete,

@@ -16,7 +16,7 @@
 #include "store/store.h"
 
 /* The schema version the code migrates to (PRAGMA user_version). */
-#define AUTHKIT__SQLITE_SCHEMA_VERSION 3
+#define AUTHKIT__SQLITE_SCHEMA_VERSION 4
 
 /* Slots in each connection's statement cache: sqlite_store.c's statements below
  * AUTHKIT__SQLITE_STMT_THROTTLE, sqlite_throttle.c's from there on, sqlite_audit.c's from

@@ -62,6 +62,9 @@ static const char *const migrations[] = {
     ") STRICT;"
     "CREATE INDEX audit_log_at ON audit_log (at);"
     "CREATE INDEX audit_log_user_at ON audit_log (user_id, at);",
+    /* 4: the owner must choose a new password before logging in again (an operator's
+     * answer to evidence that the password is known to others; checklist 17). */
+    "ALTER TABLE users ADD COLUMN password_change_required INTEGER NOT NULL DEFAULT 0;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == AUTHKIT__SQLITE_SCHEMA_VERSION,

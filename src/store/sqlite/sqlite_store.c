@@ -29,6 +29,7 @@ enum stmt {
     ST_USER_UPDATE,
     ST_USER_UPDATE_END,
     ST_USER_SET_PASSWORD,
+    ST_USER_REQUIRE_CHANGE,
     ST_USER_REHASH,
     ST_USER_DELETE,
     ST_USER_LIST,
@@ -59,7 +60,7 @@ _Static_assert(ST_COUNT_ <= AUTHKIT__SQLITE_STMT_THROTTLE, "statement slots over
 #define USER_COLS(p)                                                                               \
     p "id, " p "email, " p "username, " p "global_role, " p "is_active, "                          \
     p "password_hash, " p "password_changed_at, " p "created_at, " p "updated_at, "                \
-    p "sessions_valid_after"
+    p "sessions_valid_after, " p "password_change_required"
 #define SESSION_COLS(p)                                                                            \
     p "id, " p "user_id, " p "token_hash, " p "created_at, " p "expires_at, "                      \
     p "last_seen_at, " p "ip, " p "user_agent"
@@ -71,7 +72,7 @@ _Static_assert(ST_COUNT_ <= AUTHKIT__SQLITE_STMT_THROTTLE, "statement slots over
 static const char *const sql[ST_COUNT_] = {
     [ST_USER_INSERT] =
         "INSERT INTO users (" USER_COLS("") ") "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     [ST_USER_BY_ID] =
         "SELECT " USER_COLS("") " FROM users WHERE id = ?1",
     [ST_USER_BY_EMAIL] =
@@ -87,7 +88,10 @@ static const char *const sql[ST_COUNT_] = {
         "updated_at = ?6, sessions_valid_after = ?7 WHERE id = ?1",
     [ST_USER_SET_PASSWORD] =
         "UPDATE users SET password_hash = ?2, password_changed_at = ?3, updated_at = ?3, "
-        "sessions_valid_after = ?3 WHERE id = ?1",
+        "sessions_valid_after = ?3, password_change_required = 0 WHERE id = ?1",
+    [ST_USER_REQUIRE_CHANGE] =
+        "UPDATE users SET password_change_required = 1, updated_at = ?2, "
+        "sessions_valid_after = ?2 WHERE id = ?1",
     /* The old hash in the WHERE makes it a compare-and-swap. */
     [ST_USER_REHASH] =
         "UPDATE users SET password_hash = ?3 WHERE id = ?1 AND password_hash = ?2",
@@ -191,6 +195,7 @@ static void read_user_public(sqlite3_stmt *st, int col, authkit_user *u) {
     u->password_changed_at = sqlite3_column_int64(st, col + 6);
     u->created_at = sqlite3_column_int64(st, col + 7);
     u->updated_at = sqlite3_column_int64(st, col + 8);
+    u->password_change_required = sqlite3_column_int(st, col + 10) != 0;
 }
 
 static void read_user(sqlite3_stmt *st, int col, struct authkit_store_user *out) {
@@ -351,7 +356,8 @@ static authkit_status op_user_insert(void *state, const struct authkit_store_use
             bind_text(st, 3, u->username) && bind_text(st, 4, u->global_role) &&
             bind_int(st, 5, u->is_active) && bind_text_null(st, 6, row->password_hash) &&
             bind_time_null(st, 7, u->password_changed_at) && bind_int(st, 8, u->created_at) &&
-            bind_int(st, 9, u->updated_at) && bind_int(st, 10, row->sessions_valid_after))
+            bind_int(st, 9, u->updated_at) && bind_int(st, 10, row->sessions_valid_after) &&
+            bind_int(st, 11, u->password_change_required))
             s = run_write(c, st, "insert user", NULL, err);
         else
             s = bind_fail(c, st, err);
@@ -436,8 +442,9 @@ static authkit_status op_user_update(void *state, const struct authkit_store_use
 }
 
 /* Runs `index` (an UPDATE of one user: ?1 the id, then the new hash if it is
- * ST_USER_SET_PASSWORD, then `now`) and deletes the user's sessions, in one transaction.
- * NOT_FOUND when there is no such user. */
+ * ST_USER_SET_PASSWORD, then `now`; ST_USER_SET_PASSWORD also clears
+ * password_change_required, ST_USER_REQUIRE_CHANGE sets it) and deletes the user's sessions, in one
+ * transaction. NOT_FOUND when there is no such user. */
 static authkit_status update_and_end_sessions(void *state, int index, const char *user_id,
                                               const char *hash, authkit_time now, size_t *ended,
                                               authkit_error *err) {
@@ -476,6 +483,12 @@ static authkit_status op_user_set_password(void *state, const char *user_id, con
 static authkit_status op_user_end_sessions(void *state, const char *user_id, authkit_time now,
                                            size_t *ended, authkit_error *err) {
     return update_and_end_sessions(state, ST_USER_VALID_AFTER, user_id, NULL, now, ended, err);
+}
+
+static authkit_status op_user_require_password_change(void *state, const char *user_id,
+                                                      authkit_time now, size_t *ended,
+                                                      authkit_error *err) {
+    return update_and_end_sessions(state, ST_USER_REQUIRE_CHANGE, user_id, NULL, now, ended, err);
 }
 
 static authkit_status op_user_rehash(void *state, const char *user_id, const char *old_hash,
@@ -853,6 +866,7 @@ const struct authkit_store_ops authkit__store_sqlite = {
     .user_search = op_user_search,
     .user_count = op_user_count,
     .user_end_sessions = op_user_end_sessions,
+    .user_require_password_change = op_user_require_password_change,
     .session_insert = op_session_insert,
     .session_find = op_session_find,
     .session_delete = op_session_delete,
