@@ -38,6 +38,11 @@ static const char usage_enable[] = "usage: authkit user enable <id|email|usernam
 static const char usage_unlock[] =
     "usage: authkit user unlock <id|email|username>\n"
     "Lifts the login throttling of the user's account: its failed attempts are forgotten.\n";
+static const char usage_require_change[] =
+    "usage: authkit user require-password-change <id|email|username>\n"
+    "For a password others may know (phished, leaked, in a breach): every session of the\n"
+    "user ends, and its password logs in no more until its owner chooses a new one at the\n"
+    "next login (or `authkit user set-password` sets one). Passwords never expire by age.\n";
 static const char usage_delete[] =
     "usage: authkit user delete <id|email|username> [--yes]\n"
     "Deletes the user and its sessions. Asks for confirmation on a terminal; without a\n"
@@ -53,6 +58,7 @@ static const char usage[] =
     "  enable <id|email|username>\n"
     "  delete <id|email|username> [--yes]\n"
     "  unlock <id|email|username>\n"
+    "  require-password-change <id|email|username>\n"
     "Passwords are never taken from the command line: they are prompted for without echo\n"
     "on a terminal, or read as one line of standard input.\n"
     "`authkit user <command> --help` describes each; `authkit --help` lists the shared\n"
@@ -70,6 +76,7 @@ static json_t *user_json(const authkit_user *u) {
     json_object_set_new(o, "global_role", json_string(u->global_role));
     json_object_set_new(o, "is_active", json_boolean(u->is_active));
     json_object_set_new(o, "has_password", json_boolean(u->has_password));
+    json_object_set_new(o, "password_change_required", json_boolean(u->password_change_required));
     json_object_set_new(o, "password_changed_at",
                         u->password_changed_at ? json_string(changed) : json_null());
     json_object_set_new(o, "created_at", json_string(created));
@@ -157,7 +164,7 @@ static int print_user_table(const authkit_user *users, size_t n) {
         row[2] = u->email;
         row[3] = u->global_role;
         row[4] = u->is_active ? "yes" : "no";
-        row[5] = u->has_password ? "yes" : "no";
+        row[5] = u->password_change_required ? "must-change" : u->has_password ? "yes" : "no";
         row[6] = created[i];
     }
     authkit_cli_table(cells, n + 1, COLS);
@@ -227,9 +234,11 @@ static void print_user(const authkit_user *u) {
     printf("role:      %s\n", u->global_role);
     printf("active:    %s\n", u->is_active ? "yes" : "no");
     if (u->has_password)
-        printf("password:  set %s\n", changed);
+        printf("password:  set %s%s\n", changed,
+               u->password_change_required ? "; must be changed at the next login" : "");
     else
-        printf("password:  none\n");
+        printf("password:  none%s\n",
+               u->password_change_required ? "; a new one is required to log in" : "");
     printf("created:   %s\n", created);
     printf("updated:   %s\n", updated);
 }
@@ -337,6 +346,25 @@ static int user_unlock(struct authkit_config *cfg, int argc, char **argv) {
     return status;
 }
 
+static int user_require_change(struct authkit_config *cfg, int argc, char **argv) {
+    const char *cmd = "user require-password-change";
+    authkit_ctx *ctx;
+    authkit_user u;
+    int status;
+    if (!open_and_find(cmd, usage_require_change, cfg, argc, argv, NULL, 0, &ctx, &u, &status))
+        return status;
+    authkit_error err;
+    authkit_status st = authkit_user_require_password_change(ctx, u.id, &err);
+    if (st != AUTHKIT_OK)
+        status = authkit_cli_fail(cmd, st, &err);
+    else
+        printf("user %s must choose a new password at the next login; all of its sessions were "
+               "ended\n",
+               u.username);
+    authkit_close(ctx);
+    return status;
+}
+
 static int user_delete(struct authkit_config *cfg, int argc, char **argv) {
     const char *cmd = "user delete";
     bool yes = false;
@@ -388,12 +416,18 @@ static int user_enable(struct authkit_config *cfg, int argc, char **argv) {
 
 int authkit_cmd_user(struct authkit_config *cfg, int argc, char **argv) {
     static const struct authkit_cli_sub subs[] = {
-        {"add", user_add},         {"list", user_list},
-        {"show", user_show},       {"set-password", user_set_password},
-        {"disable", user_disable}, {"enable", user_enable},
-        {"delete", user_delete},   {"unlock", user_unlock},
+        {"add", user_add},
+        {"list", user_list},
+        {"show", user_show},
+        {"set-password", user_set_password},
+        {"disable", user_disable},
+        {"enable", user_enable},
+        {"delete", user_delete},
+        {"unlock", user_unlock},
+        {"require-password-change", user_require_change},
     };
     return authkit_cli_dispatch("user", subs, sizeof subs / sizeof subs[0], usage,
-                                "add, list, show, set-password, disable, enable, delete or unlock",
+                                "add, list, show, set-password, disable, enable, delete, unlock "
+                                "or require-password-change",
                                 cfg, argc, argv);
 }

@@ -98,7 +98,7 @@ run - help
 check "help exits 0" rc_is 0
 for cmd in serve user session hash verify secret migrate version \
     "user add" "user list" "user show" "user set-password" "user disable" "user enable" \
-    "user delete" "user unlock" "session list" "session revoke" "session revoke-all" "session revoke-everyone" \
+    "user delete" "user unlock" "user require-password-change" "session list" "session revoke" "session revoke-all" "session revoke-everyone" \
     "session cleanup" audit; do
     # shellcheck disable=SC2086 # word splitting wanted: "user add" is two arguments
     run - $cmd --help
@@ -424,6 +424,30 @@ check "user unlock: exit 0" rc_is 0
 check "user unlock: nothing to forget" has "$OUT" "no failed logins"
 run - user unlock nobody
 check "user unlock unknown: exit 3" rc_is 3
+
+# ---- require-password-change (checklist 17) ----
+run - user show ada --json
+check "user show --json: not flagged" py 'd["password_change_required"] is False'
+run - user require-password-change ada
+check "require-password-change: exit 0" rc_is 0
+check "require-password-change: reports" has "$OUT" "user ada must choose a new password at the next login"
+run - user show ada --json
+check "require-password-change: the flag is stored" py 'd["password_change_required"] is True'
+run - user show ada
+check "user show: says the password must change" matches "$OUT" 'password: +set [0-9T:-]+Z; must be changed at the next login'
+run - user list
+check "user list: the flag" matches "$OUT" "$ADA_ID +ada +ada@example.com +user +yes +must-change "
+run - user list --json
+check "user list --json: the flag" py '[u["password_change_required"] for u in d] == [True, False]'
+run - audit --event password_change_required --json
+check "require-password-change: audited once" py "d['user_id'] == '$ADA_ID' and d['outcome'] == 'ok'"
+run "$NEW_PASSWORD" user set-password ada
+run - user show ada --json
+check "set-password clears the flag" py 'd["password_change_required"] is False'
+run - user require-password-change nobody
+check "require-password-change unknown: exit 3" rc_is 3
+run - user require-password-change
+check "require-password-change without a user: exit 2" rc_is 2
 
 # ---- delete ----
 run - user delete carol
