@@ -151,6 +151,9 @@ static enum MHD_Result respond_session(struct request *req, const authkit_login_
 /* ---- login ---- */
 
 static void login_work(struct job *j) {
+    /* Only a flagged account looks at it (authkit_authenticate). */
+    j->opts.new_password = j->body.value[F_NEW_PASSWORD];
+    j->opts.new_password_len = j->body.len[F_NEW_PASSWORD];
     j->status = authkit_authenticate(j->srv->ctx, j->login, j->body.value[F_PASSWORD],
                                      j->body.len[F_PASSWORD], &j->opts, &j->result, &j->err);
 }
@@ -174,6 +177,28 @@ static enum MHD_Result login_done(struct request *req) {
             return respond_html(req, MHD_HTTP_UNAUTHORIZED,
                                 pages_login(j->next, authkit_strerror(j->status)));
         return respond_error(req, j->status, NULL);
+    }
+    if (j->status == AUTHKIT_PASSWORD_CHANGE_REQUIRED) {
+        /* The right password of a flagged account: no cookie until a new one is chosen. */
+        authkit_metrics_login(m, LOGIN_FAILURE);
+        if (j->body.form)
+            return respond_html(
+                req, MHD_HTTP_FORBIDDEN,
+                pages_login_change(j->next, j->login,
+                                   "Your password must be changed before you can sign in. Enter "
+                                   "your current password and choose a new one."));
+        return respond_error(req, j->status, NULL);
+    }
+    if (j->status == AUTHKIT_VALIDATION || j->status == AUTHKIT_PASSWORD_TOO_LONG ||
+        j->status == AUTHKIT_PASSWORD_HAS_NUL) {
+        /* The new password of a flagged account, refused by the policy: nothing changed. */
+        authkit_metrics_login(m, LOGIN_FAILURE);
+        if (j->body.form)
+            return respond_html(req, MHD_HTTP_BAD_REQUEST,
+                                pages_login_change(j->next, j->login, j->err.message));
+        json_t *body = json_pack("{s:s, s:s, s:s}", "error", authkit_status_name(j->status),
+                                 "message", j->err.message, "field", "new_password");
+        return respond_json(req, MHD_HTTP_BAD_REQUEST, body);
     }
     authkit_metrics_login(m, LOGIN_ERROR);
     return respond_error(req, j->status == AUTHKIT_STORE ? AUTHKIT_STORE : j->status, NULL);

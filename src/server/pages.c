@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <sodium.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,23 +80,29 @@ static char *escaped(const char *s) {
     return out;
 }
 
-char *pages_login(const char *next, const char *error) {
+/* The sign-in form; with `change`, the form of an account whose password must change: the
+ * name filled in, the current password again, and a new one. */
+static char *login_page(const char *next, const char *error, bool change, const char *login) {
     static const char fmt[] =
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-        "<title>Sign in</title><style>%s</style></head><body><main>"
-        "<h1>Sign in</h1>%s"
+        "<title>%s</title><style>%s</style></head><body><main>"
+        "<h1>%s</h1>%s"
         "<form method=\"post\" action=\"/login\">"
         "<input type=\"hidden\" name=\"next\" value=\"%s\">"
         "<label for=\"username\">Username or email</label>"
         "<input type=\"text\" id=\"username\" name=\"username\" autocomplete=\"username\" "
-        "autocapitalize=\"none\" required autofocus>"
-        "<label for=\"password\">Password</label>"
+        "autocapitalize=\"none\" required%s%s%s>"
+        "<label for=\"password\">%s</label>"
         "<input type=\"password\" id=\"password\" name=\"password\" "
-        "autocomplete=\"current-password\" required>"
+        "autocomplete=\"current-password\" required%s>%s"
         "<div class=\"remember\"><input type=\"checkbox\" id=\"remember_me\" name=\"remember_me\">"
         "<label for=\"remember_me\">Keep me signed in</label></div>"
-        "<button type=\"submit\">Sign in</button></form></main></body></html>\n";
+        "<button type=\"submit\">%s</button></form></main></body></html>\n";
+    static const char new_field[] =
+        "<label for=\"new_password\">New password</label>"
+        "<input type=\"password\" id=\"new_password\" name=\"new_password\" "
+        "autocomplete=\"new-password\" required>";
     char *banner = NULL;
     if (error) {
         char *e = escaped(error);
@@ -107,12 +114,27 @@ char *pages_login(const char *next, const char *error) {
     }
     /* The banner is already escaped: splice it in without escaping it again. */
     char *en = escaped(next ? next : "");
+    char *el = escaped(change && login ? login : "");
+    const char *title = change ? "Choose a new password" : "Sign in";
     char *page = NULL;
-    if (en && asprintf(&page, fmt, style, banner ? banner : "", en) < 0)
+    if (en && el &&
+        asprintf(&page, fmt, title, style, title, banner ? banner : "", en,
+                 change ? " value=\"" : " autofocus", change ? el : "", change ? "\"" : "",
+                 change ? "Current password" : "Password", change ? " autofocus" : "",
+                 change ? new_field : "", change ? "Change password and sign in" : "Sign in") < 0)
         page = NULL;
     free(en);
+    free(el);
     free(banner);
     return page;
+}
+
+char *pages_login(const char *next, const char *error) {
+    return login_page(next, error, false, NULL);
+}
+
+char *pages_login_change(const char *next, const char *login, const char *error) {
+    return login_page(next, error, true, login);
 }
 
 char *pages_home(const char *username, const char *email, const char *csrf_token) {

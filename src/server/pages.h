@@ -12,6 +12,12 @@ const char *pages_csp(void);
  * shown above the form. Text is HTML-escaped. malloc'd; NULL when out of memory. */
 char *pages_login(const char *next, const char *error);
 
+/* The login page for an account that must choose a new password
+ * (AUTHKIT_PASSWORD_CHANGE_REQUIRED): the same form, `login` filled in, the current
+ * password asked again and a `new_password` field; `error` says why above it. Text is
+ * HTML-escaped. malloc'd; NULL when out of memory. */
+char *pages_login_change(const char *next, const char *login, const char *error);
+
 /* The page shown at / to a signed-in user; its sign-out form posts `csrf_token` (the
  * session's anti-CSRF token) in a hidden field. malloc'd. */
 char *pages_home(const char *username, const char *email, const char *csrf_token);

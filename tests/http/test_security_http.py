@@ -375,6 +375,112 @@ class UnlockTests(h.ServerTestCase):
         self.assertEqual(self.srv.login(user["username"], user["password"]).status, 200)
 
 
+class PasswordChangeRequiredTests(h.ServerTestCase):
+    """Checklist 17: an operator flags an account (`authkit user require-password-change`);
+    its sessions end, the right password gets 403 PASSWORD_CHANGE_REQUIRED without a
+    cookie, and the owner logs in by giving a new password with it."""
+
+    def flagged_user(self, prefix="chg"):
+        user = self.srv.add_user(prefix)
+        token = self.srv.token(user)
+        r = self.srv.cli(["user", "require-password-change", user["username"]])
+        self.assertEqual(r.returncode, 0, r)
+        self.assertEqual(self.srv.get("/me", token=token).status, 401)
+        return user
+
+    def test_json_403_without_a_cookie(self):
+        user = self.flagged_user()
+        for login in (user["username"], user["email"]):
+            r = self.srv.login(login, user["password"])
+            body = self.assertJsonError(r, 403, "PASSWORD_CHANGE_REQUIRED")
+            self.assertEqual(set(body), {"error", "message"}, r)
+            self.assertIn("new password", body["message"])
+            self.assertNoCookie(r)
+            self.assertNoStore(r)
+        # A wrong password is the ordinary answer, byte for byte.
+        r = self.srv.login(user["username"], h.new_password())
+        self.assertEqual(r.status, 401, r)
+        self.assertEqual(r.body, h.AUTH_FAIL_BODY, r)
+        reasons = [e.get("reason") for e in self.srv.log_events()
+                   if e.get("event") == "login_failed" and e.get("login") == user["username"]]
+        self.assertEqual(reasons, ["password_change_required", "wrong_password"])
+
+    def test_json_login_with_new_password(self):
+        user = self.flagged_user()
+        for new, reason in (("short", "too short"),
+                            (user["password"], "must differ from the current one"),
+                            (user["username"] + "-2024", "must not contain your username")):
+            r = self.srv.login(user["username"], user["password"], new_password=new)
+            body = self.assertJsonError(r, 400, "VALIDATION_ERROR")
+            self.assertEqual(body.get("field"), "new_password", r)
+            self.assertIn(reason, body["message"])
+            self.assertNoCookie(r)
+        # Nothing changed: the old password is still the right (and flagged) one.
+        self.assertEqual(self.srv.login(user["username"], user["password"]).status, 403)
+        fresh = h.new_password()
+        r = self.srv.login(user["username"], user["password"], new_password=fresh)
+        self.assertEqual(r.status, 200, r)
+        token = r.json()["token"]
+        self.assertSessionCookie(r, token, (1740, 1800))
+        self.assertEqual(self.srv.get("/me", token=token).status, 200)
+        self.assertEqual(self.srv.login(user["username"], user["password"]).status, 401)
+        self.assertEqual(self.srv.login(user["username"], fresh).status, 200)
+        shown = self.srv.cli(["user", "show", user["username"], "--json"])
+        self.assertIs(h.json.loads(shown.stdout)["password_change_required"], False, shown)
+
+    def test_form_asks_for_a_new_password(self):
+        user = self.flagged_user("form")
+        r = self.srv.post_form("/login", {"username": user["username"],
+                                          "password": user["password"], "next": "/app"})
+        self.assertEqual(r.status, 403, r)
+        self.assertTrue(r.header("Content-Type").startswith("text/html"), r)
+        self.assertNoCookie(r)
+        csp = r.header("Content-Security-Policy") or ""
+        self.assertIn("frame-ancestors 'none'", csp)
+        self.assertNotIn("unsafe-inline", csp)
+        page = r.body.decode()
+        self.assertIn("Your password must be changed before you can sign in", page)
+        self.assertIn('name="new_password"', page)
+        self.assertIn('autocomplete="new-password"', page)
+        self.assertIn('name="password"', page)
+        self.assertIn('name="username" autocomplete="username" autocapitalize="none" '
+                      'required value="%s"' % user["username"], page)
+        self.assertIn('name="next" value="/app"', page)
+        self.assertNotIn(user["password"], page)
+        self.assertNotIn("<script", page.lower())
+        # A refused new password: the same form again, with the reason.
+        r = self.srv.post_form("/login", {"username": user["username"],
+                                          "password": user["password"],
+                                          "new_password": "short", "next": "/app"})
+        self.assertEqual(r.status, 400, r)
+        self.assertIn(b'name="new_password"', r.body)
+        self.assertIn(b"too short", r.body)
+        self.assertNoCookie(r)
+        # A cross-site form cannot change it (login CSRF).
+        fresh = h.new_password()
+        fields = {"username": user["username"], "password": user["password"],
+                  "new_password": fresh, "next": "/app"}
+        r = self.srv.post_form("/login", fields, {"Origin": "https://evil.example"})
+        self.assertEqual(r.status, 403, r)
+        self.assertNoCookie(r)
+        self.assertEqual(self.srv.login(user["username"], fresh).status, 401)
+        # The new password: signed in, sent on to `next`.
+        r = self.srv.post_form("/login", fields)
+        self.assertEqual(r.status, 303, r)
+        self.assertEqual(r.header("Location"), "/app")
+        _, cookie, _ = self.session_cookie(r)
+        h.remember_secret(cookie)
+        self.assertEqual(self.srv.get("/me", cookie=cookie).status, 200)
+
+    def test_new_password_ignored_when_not_flagged(self):
+        user = self.srv.add_user("calm")
+        fresh = h.new_password()
+        r = self.srv.login(user["username"], user["password"], new_password=fresh)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(self.srv.login(user["username"], user["password"]).status, 200)
+        self.assertEqual(self.srv.login(user["username"], fresh).status, 401)
+
+
 class ConfigTests(unittest.TestCase):
     def test_bad_trusted_proxies_refused(self):
         for bad in ["10.0.0.1/33", "not-an-ip", "10.0.0.1/8", "::1/129"]:
@@ -389,4 +495,5 @@ class ConfigTests(unittest.TestCase):
 
 if __name__ == "__main__":
     sys.exit(h.main([ThrottleTests, TrustedProxyTests, SessionControlTests, InputTests,
-                     HeaderTests, UnlockTests, ConfigTests], "http security"))
+                     HeaderTests, UnlockTests, PasswordChangeRequiredTests, ConfigTests],
+                    "http security"))
