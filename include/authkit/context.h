@@ -70,12 +70,15 @@ typedef struct authkit_options {
 /* Fills `opts` with the defaults above (session_secret NULL). */
 AUTHKIT_EXTERN void authkit_options_init(authkit_options *opts);
 
-/* Opens a context: checks the options, opens the store and brings its schema up to date
- * (numbered migrations), and starts the cleanup thread if configured.
+/* Opens a context: checks the options, runs a bcrypt known-answer self-test (a few ms),
+ * opens the store and brings its schema up to date (numbered migrations), and starts the
+ * cleanup thread if configured.
  * On success writes the new handle to `*out`; on failure writes NULL and returns
- * AUTHKIT_CONFIG (bad option; err->field names it), AUTHKIT_STORE (the database could not
- * be opened or migrated; err->message gives the path and the database's reason),
- * AUTHKIT_NOMEM or AUTHKIT_INVALID_ARGUMENT (NULL `opts` or `out`).
+ * AUTHKIT_CONFIG (bad option; err->field names it), AUTHKIT_CRYPTO (libsodium could not be
+ * initialised, or the self-test failed: err->message starts "bcrypt self-test failed"),
+ * AUTHKIT_STORE (the database could not be opened or migrated; err->message gives the
+ * path and the database's reason), AUTHKIT_NOMEM or AUTHKIT_INVALID_ARGUMENT (NULL `opts`
+ * or `out`).
  * Close with authkit_close(). */
 AUTHKIT_EXTERN authkit_status authkit_open(const authkit_options *opts, authkit_ctx **out,
                                            authkit_error *err);

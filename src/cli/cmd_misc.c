@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "password/bcrypt.h"
 
 /* Bytes of a generated session secret: 256 bits, 43 base64url characters. */
 #define SECRET_BYTES 32
@@ -39,6 +40,17 @@ static bool no_arguments(const char *cmd, const char *use, int argc, char **argv
     return authkit_cli_parse(cmd, use, argc, argv, NULL, 0, NULL, 0, &n_pos, status);
 }
 
+/* hash and verify open no context, so they run authkit_open's bcrypt self-test
+ * themselves: a libxcrypt that gives wrong answers must not print a hash that no sound
+ * build verifies, or a match that is not one. Before the password is read: nobody types
+ * a password into a program that cannot use it. Returns 0, or the exit status after
+ * printing why. */
+static int bcrypt_selftest(const char *cmd) {
+    authkit_error err;
+    authkit_status st = authkit__bcrypt_selftest(&err);
+    return st == AUTHKIT_OK ? AUTHKIT_EXIT_OK : authkit_cli_fail(cmd, st, &err);
+}
+
 int authkit_cmd_hash(struct authkit_config *cfg, int argc, char **argv) {
     const char *cmd = "hash";
     const char *cost_s = NULL;
@@ -51,6 +63,8 @@ int authkit_cmd_hash(struct authkit_config *cfg, int argc, char **argv) {
     if (cost_s && !authkit_cli_number(cmd, "--cost", cost_s, AUTHKIT_BCRYPT_COST_MIN,
                                       AUTHKIT_BCRYPT_COST_MAX, &cost))
         return AUTHKIT_EXIT_USAGE;
+    if ((status = bcrypt_selftest(cmd)) != AUTHKIT_EXIT_OK)
+        return status;
     struct authkit_cli_password pw;
     status = authkit_cli_read_password(cmd, true, &pw);
     if (status == 0) {
@@ -76,6 +90,8 @@ int authkit_cmd_verify(struct authkit_config *cfg, int argc, char **argv) {
     if (n_pos != 1) {
         return authkit_cli_usage_error(cmd, "which hash? give it as the argument");
     }
+    if ((status = bcrypt_selftest(cmd)) != AUTHKIT_EXIT_OK)
+        return status;
     struct authkit_cli_password pw;
     status = authkit_cli_read_password(cmd, false, &pw);
     if (status == 0) {

@@ -139,6 +139,11 @@ authkit_status authkit_open(const authkit_options *opts, authkit_ctx **out, auth
     const char *location = NULL;
     if ((st = authkit__dburl_select(opts->database_url, &ops, &location, err)) != AUTHKIT_OK)
         return st;
+    /* Before the store is opened and before any password is hashed or checked: a
+     * libxcrypt that gives wrong answers (a corrupted table, a bad build) would write
+     * hashes no other build verifies, or accept wrong passwords. */
+    if ((st = authkit__bcrypt_selftest(err)) != AUTHKIT_OK)
+        return st;
 
     authkit_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx)

@@ -35,4 +35,11 @@ uint64_t authkit__bcrypt_runs(void);
  * tests prove that a failed login runs one bcrypt at the configured cost. */
 int authkit__bcrypt_last_cost(void);
 
+/* The known-answer self-test (src/password/selftest.c): two fixed bcrypt vectors at cost
+ * 4 and 5 must hash to their published answers and verify through
+ * authkit_password_verify, and a wrong password must not. AUTHKIT_OK, AUTHKIT_CRYPTO
+ * (libxcrypt gives a wrong answer or refuses a setting; err->message says which) or
+ * AUTHKIT_NOMEM. Run by authkit_open() before anything else uses bcrypt. Thread-safe. */
+authkit_status authkit__bcrypt_selftest(authkit_error *err);
+
 #endif

@@ -3,10 +3,11 @@
 # Runs every subcommand of the `authkit` program (except serve, covered by the HTTP
 # tests) in a temporary directory against a temporary SQLite database: help, exit
 # statuses, configuration precedence, secrets and passwords kept out of argv and output.
-# Usage: test_cli.sh path/to/authkit
+# Usage: test_cli.sh path/to/authkit path/to/libauthkit_test_corrupt_crypt.so
 set -euo pipefail
 
 AUTHKIT=$(realpath "$1")
+CORRUPT_CRYPT=$(realpath "$2") # tests/support/corrupt_crypt.c, built
 MAN_PAGE=$(realpath "$(dirname "${BASH_SOURCE[0]}")/../../docs/authkit.1")
 PY=/usr/bin/python3
 tmp=$(mktemp -d)
@@ -524,6 +525,42 @@ check "audit --json: all printable ASCII" matches "$OUT" '^[[:print:]]+$'
 check "audit --json: the text round-trips" pylines 'd[0]["login"] == "x\r\nINFO login ok user=admin\x1b[31m\u202e" and d[0]["ip"] == "192.0.2.9\x07"'
 run - audit --limit 1 --json --audit-retention-days 0
 check "audit with the trail off: rows still readable" pylines 'len(d) == 1'
+
+# ---- bcrypt self-test: a libxcrypt that gives wrong answers stops every command ----
+# The shim (tests/support/corrupt_crypt.c) changes one character of every bcrypt hash
+# crypt_rn returns. AddressSanitizer's runtime, when the program has one, must come
+# first in LD_PRELOAD.
+preload=$CORRUPT_CRYPT
+asan_runtime=$(ldd "$AUTHKIT" | awk '$1 ~ /^libasan\.so/ { print $3 }')
+[[ -n $asan_runtime ]] && preload="$asan_runtime:$CORRUPT_CRYPT"
+LD_PRELOAD=$preload run - user list
+check "corrupted bcrypt: user list exits 1" rc_is 1
+check "corrupted bcrypt: one line" one_line "$ERR"
+check "corrupted bcrypt: says the self-test failed" \
+    matches "$ERR" '^authkit user list: bcrypt self-test failed: libxcrypt gives wrong answers'
+LD_PRELOAD=$preload run - migrate --database sqlite://./selftest.db
+check "corrupted bcrypt: migrate exits 1" rc_is 1
+check "corrupted bcrypt: no database created" test ! -e selftest.db
+set +e
+LD_PRELOAD=$preload timeout 30 "$AUTHKIT" serve --listen 127.0.0.1:0 </dev/null >"$tmp/out" 2>"$tmp/err"
+RC=$?
+set -e
+OUT=$(cat "$tmp/out") ERR=$(cat "$tmp/err")
+check "corrupted bcrypt: serve exits 1" rc_is 1
+check "corrupted bcrypt: serve says why, one line" \
+    matches "$ERR" '^authkit serve: bcrypt self-test failed: libxcrypt gives wrong answers \(.*\)$'
+# hash and verify open no context: they run the self-test themselves, before reading.
+LD_PRELOAD=$preload run "$PASSWORD" hash
+check "corrupted bcrypt: hash exits 1" rc_is 1
+check "corrupted bcrypt: hash prints no hash" test -z "$OUT"
+check "corrupted bcrypt: hash says why, one line" \
+    matches "$ERR" '^authkit hash: bcrypt self-test failed: libxcrypt gives wrong answers \(.*\)$'
+LD_PRELOAD=$preload run "$PASSWORD" verify "$(stored_hash ada)"
+check "corrupted bcrypt: verify exits 1" rc_is 1
+check "corrupted bcrypt: verify says why" \
+    matches "$ERR" '^authkit verify: bcrypt self-test failed: libxcrypt gives wrong answers \(.*\)$'
+run - user list
+check "without the shim: user list exits 0" rc_is 0
 
 # ---- terminal: prompts without echo, confirmation ----
 # A pseudo-terminal drives the prompts: nothing typed may be echoed.
