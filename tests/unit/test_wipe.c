@@ -13,6 +13,10 @@
 #include "fixture.h"
 #include "password/bcrypt.h"
 
+/* This program, to run again: argv[0] when it is a path (so that it is this program,
+ * not valgrind's loader, when run under valgrind), else /proc/self/exe. */
+static const char *self = "/proc/self/exe";
+
 /* Lower case, so that the policy's lower-cased copy is the same string. */
 #define CANARY     "wipe-canary-q7zxk3v9pl"
 #define WRONG      "wipe-canary-q7zxk3v9pm"
@@ -237,6 +241,8 @@ static void run_with_shim(void) {
 }
 
 int main(int argc, char **argv) {
+    if (argv[0] && strchr(argv[0], '/'))
+        self = argv[0];
     if (argc > 1 && strcmp(argv[1], "watched") == 0) {
         run_with_shim();
         return check_done("test_wipe (free watched)");
@@ -253,7 +259,7 @@ int main(int argc, char **argv) {
     CHECK(pid >= 0);
     if (pid == 0) {
         setenv("LD_PRELOAD", AUTHKIT_WATCH_FREE, 1);
-        execl("/proc/self/exe", "test_wipe", "watched", (char *)NULL);
+        execl(self, "test_wipe", "watched", (char *)NULL);
         perror("execl");
         _exit(99);
     }
