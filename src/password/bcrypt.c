@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/secret.h"
+
 #define BCRYPT_HASH_LEN     (AUTHKIT_HASH_SIZE - 1) /* 60 */
 #define BCRYPT_SETTING_LEN  29                      /* "$2b$NN$" and 22 salt characters */
 #define BCRYPT_SALT_BYTES   16
@@ -198,9 +200,9 @@ authkit_status authkit_password_verify(const char *password, size_t len, const c
     }
     /* Constant time: an early exit would tell an attacker how many leading characters
      * of the stored hash a guess reproduces. */
-    int diff = sodium_memcmp(computed, hash, BCRYPT_HASH_LEN);
+    bool same = authkit__secret_equal(computed, hash, BCRYPT_HASH_LEN);
     sodium_memzero(computed, sizeof computed);
-    return diff == 0 ? AUTHKIT_OK : AUTHKIT_MISMATCH;
+    return same ? AUTHKIT_OK : AUTHKIT_MISMATCH;
 }
 
 bool authkit_password_needs_rehash(const char *hash, int cost) {

@@ -3,9 +3,10 @@
 #include "session/cache.h"
 
 #include <pthread.h>
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "core/secret.h"
 
 #define SLOTS 1024 /* power of two */
 #define LOCKS 64   /* divides SLOTS */
@@ -66,7 +67,7 @@ bool authkit__vcache_get(struct authkit__vcache *cache, const uint8_t digest[AUT
     pthread_mutex_lock(lock);
     bool hit = e->filled_at != 0 && e->version == version && now >= e->filled_at &&
                now - e->filled_at < AUTHKIT__VCACHE_TTL &&
-               sodium_memcmp(e->digest, digest, AUTHKIT_DIGEST_BYTES) == 0;
+               authkit__secret_equal(e->digest, digest, AUTHKIT_DIGEST_BYTES);
     if (hit) {
         *user = e->user;
         *session = e->session;

@@ -11,6 +11,7 @@
 
 #include "core/ctx.h"
 #include "core/encoding.h"
+#include "core/secret.h"
 
 #define TOKEN_LABEL "authkit-csrf-v1"
 #define TOKEN_CHARS (AUTHKIT_CSRF_TOKEN_SIZE - 1)
@@ -57,7 +58,7 @@ authkit_status authkit_csrf_verify(authkit_ctx *ctx, const char *session_id, con
         return AUTHKIT_CSRF;
     char expected[AUTHKIT_CSRF_TOKEN_SIZE];
     derive(ctx, session_id, expected);
-    int diff = sodium_memcmp(expected, token, TOKEN_CHARS);
+    bool same = authkit__secret_equal(expected, token, TOKEN_CHARS);
     sodium_memzero(expected, sizeof expected);
-    return diff == 0 ? AUTHKIT_OK : AUTHKIT_CSRF;
+    return same ? AUTHKIT_OK : AUTHKIT_CSRF;
 }

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "core/encoding.h"
+#include "core/secret.h"
 
 #define JWT_MAX_TOKEN 4096
 #define JWT_MAC_BYTES crypto_auth_hmacsha256_BYTES
@@ -238,7 +239,7 @@ authkit_status authkit__jwt_verify(const uint8_t *key, size_t key_len, const cha
     if (authkit__b64url_decode(sig, sizeof sig, token + d2 + 1, len - d2 - 1) != (long)sizeof sig)
         goto done;
     jwt_mac(mac, key, key_len, token, d2);
-    if (sodium_memcmp(mac, sig, sizeof mac) != 0)
+    if (!authkit__secret_equal(mac, sig, sizeof mac))
         goto done;
 
     header = load_object(token, d1);
