@@ -3,18 +3,11 @@
  * preloaded into a child copy of this program) authkit_open fails with AUTHKIT_CRYPTO
  * before the store is opened. */
 #include <crypt.h>
-#include <limits.h>
-#include <link.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "check.h"
 #include "fixture.h"
 #include "password/bcrypt.h"
-
-/* This program, to run again: argv[0] when it is a path (so that it is this program,
- * not valgrind's loader, when run under valgrind), else /proc/self/exe. */
-static const char *self = "/proc/self/exe";
+#include "rerun.h"
 
 /* Row L8 of tests/testdata/bcrypt-vectors.tsv, one of the self-test's answers. */
 static const char l8_hash[] = "$2b$04$CCCCCCCCCCCCCCCCCCCCC.AKurti2nSiRoaXd0tyyeWA.1jj9Kto2";
@@ -72,56 +65,19 @@ static void test_refused(void) {
     fixture_teardown(&f);
 }
 
-/* A sanitizer's runtime must come first in LD_PRELOAD (AddressSanitizer checks): finds
- * the one loaded into this process, if any. */
-static int find_runtime(struct dl_phdr_info *info, size_t size, void *out) {
-    (void)size;
-    const char *base = strrchr(info->dlpi_name, '/');
-    base = base ? base + 1 : info->dlpi_name;
-    if (strncmp(base, "libasan.so", 10) != 0 && strncmp(base, "libtsan.so", 10) != 0)
-        return 0;
-    snprintf(out, PATH_MAX, "%s", info->dlpi_name);
-    return 1;
-}
-
-/* Runs this program again as `mode` ("corrupted" or "refused") with the shim preloaded;
- * its checks count here through its exit status. */
-static void test_child_with_shim(const char *mode) {
-    char runtime[PATH_MAX] = "";
-    dl_iterate_phdr(find_runtime, runtime);
-    char preload[2 * PATH_MAX + 2];
-    snprintf(preload, sizeof preload, "%s%s%s", runtime, runtime[0] ? ":" : "",
-             AUTHKIT_CORRUPT_CRYPT);
-    fflush(NULL);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        setenv("LD_PRELOAD", preload, 1);
-        if (strcmp(mode, "refused") == 0)
-            setenv("AUTHKIT_TEST_CRYPT_REFUSE", "1", 1);
-        execl(self, "test_selftest", mode, (char *)NULL);
-        perror("execl");
-        _exit(99);
-    }
-    int status = 0;
-    CHECK(waitpid(pid, &status, 0) == pid);
-    CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child with %s failed (status %d)",
-              preload, status);
-}
-
 int main(int argc, char **argv) {
-    if (argv[0] && strchr(argv[0], '/'))
-        self = argv[0];
+    rerun_init(argv);
     if (argc > 1 && strcmp(argv[1], "corrupted") == 0) {
         test_corrupted();
         return check_done("test_selftest (libxcrypt corrupted)");
     }
     if (argc > 1 && strcmp(argv[1], "refused") == 0) {
+        setenv("AUTHKIT_TEST_CRYPT_REFUSE", "1", 1);
         test_refused();
         return check_done("test_selftest (libxcrypt refusing)");
     }
     test_passes();
-    test_child_with_shim("corrupted");
-    test_child_with_shim("refused");
+    rerun_with_shim(AUTHKIT_CORRUPT_CRYPT, "corrupted");
+    rerun_with_shim(AUTHKIT_CORRUPT_CRYPT, "refused");
     return check_done("test_selftest");
 }

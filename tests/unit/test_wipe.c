@@ -7,15 +7,11 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 
 #include "check.h"
 #include "fixture.h"
 #include "password/bcrypt.h"
-
-/* This program, to run again: argv[0] when it is a path (so that it is this program,
- * not valgrind's loader, when run under valgrind), else /proc/self/exe. */
-static const char *self = "/proc/self/exe";
+#include "rerun.h"
 
 /* Lower case, so that the policy's lower-cased copy is the same string. */
 #define CANARY     "wipe-canary-q7zxk3v9pl"
@@ -241,8 +237,7 @@ static void run_with_shim(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argv[0] && strchr(argv[0], '/'))
-        self = argv[0];
+    rerun_init(argv);
     if (argc > 1 && strcmp(argv[1], "watched") == 0) {
         run_with_shim();
         return check_done("test_wipe (free watched)");
@@ -254,19 +249,7 @@ int main(int argc, char **argv) {
     run_checks();
     return check_done("test_wipe (stacks only)");
 #else
-    fflush(NULL);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        setenv("LD_PRELOAD", AUTHKIT_WATCH_FREE, 1);
-        execl(self, "test_wipe", "watched", (char *)NULL);
-        perror("execl");
-        _exit(99);
-    }
-    int status = 0;
-    CHECK(waitpid(pid, &status, 0) == pid);
-    CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child with %s failed (status %d)",
-              AUTHKIT_WATCH_FREE, status);
+    rerun_with_shim(AUTHKIT_WATCH_FREE, "watched");
     return check_done("test_wipe");
 #endif
 }
