@@ -3,7 +3,9 @@
  *   GET  /private   protected page (current_user: 401 JSON without a valid session)
  *   GET  /account   HTML page with a sign-out form carrying the anti-CSRF token
  *   POST /login     JSON {"username","password"} -> 200, the session cookie and the
- *                   session's anti-CSRF token in X-CSRF-Token
+ *                   session's anti-CSRF token in X-CSRF-Token; an account whose password
+ *                   an operator declared compromised gets 403 PASSWORD_CHANGE_REQUIRED
+ *                   until the request also carries "new_password"
  *   POST /logout    ends the session and clears the cookie; with the cookie, only with the
  *                   anti-CSRF token (X-CSRF-Token header or csrf_token form field)
  * Run: AUTHKIT_SESSION_SECRET=... mhd_app sqlite:///path/app.db [PORT]
@@ -79,15 +81,20 @@ static enum MHD_Result login(struct MHD_Connection *c, const struct body *b) {
     json_t *in = json_loadb(b->data, b->len, JSON_REJECT_DUPLICATES, NULL);
     const char *user = json_string_value(json_object_get(in, "username"));
     json_t *pw = json_object_get(in, "password");
-    if (!user || !json_is_string(pw)) {
+    json_t *new_pw = json_object_get(in, "new_password");
+    if (!user || !json_is_string(pw) || (new_pw && !json_is_string(new_pw))) {
         json_decref(in);
-        return authkit_mhd_queue_error(c, AUTHKIT_VALIDATION, "username and password required");
+        return authkit_mhd_queue_error(
+            c, AUTHKIT_VALIDATION,
+            "username and password required (strings; new_password optional)");
     }
+    authkit_session_opts opts = {.new_password = json_string_value(new_pw),
+                                 .new_password_len = json_string_length(new_pw)};
     authkit_login_result res;
     /* A real server would hand this (bcrypt: ~250 ms) to a worker thread; see
      * `authkit serve` for that. */
     authkit_status st = authkit_authenticate(ctx, user, json_string_value(pw),
-                                             json_string_length(pw), NULL, &res, NULL);
+                                             json_string_length(pw), &opts, &res, NULL);
     json_decref(in);
     if (st != AUTHKIT_OK)
         return authkit_mhd_queue_error(c, st, NULL);

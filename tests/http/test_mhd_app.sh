@@ -84,6 +84,18 @@ check "logout (X-CSRF-Token header)" "signed out" \
 bearer=$(cookie_of "$(login)")
 check "bearer logout needs no CSRF token" "signed out" \
   "$(curl -s -X POST -H "Authorization: Bearer ${bearer#__Host-session_token=}" "$base/logout")"
+# An operator declares ada's password compromised: the right password alone gets 403, a
+# new one (policy-checked) with it signs in, and from then on only the new one works.
+"$cli" --database "$db" user require-password-change ada >/dev/null
+post_login() { curl -s -o /dev/null -w '%{http_code}' -X POST -d "$1" "$base/login"; }
+old='"username":"ada","password":"correct horse"'
+new='"username":"ada","password":"battery staple 42"'
+change_required='{"error":"PASSWORD_CHANGE_REQUIRED","message":"Password change required: choose a new password"}'
+check "flagged: right password alone" "$change_required" "$(curl -s -X POST -d "{$old}" "$base/login")"
+check "flagged: new password refused by the policy" 400 "$(post_login "{$old,\"new_password\":\"ada\"}")"
+check "flagged: new password signs in" 200 "$(post_login "{$old,\"new_password\":\"battery staple 42\"}")"
+check "old password after the change" 401 "$(post_login "{$old}")"
+check "new password after the change" 200 "$(post_login "{$new}")"
 check "log has no token" 0 "$(grep -c "$token" "$tmp/out" "$tmp/err" | awk -F: '{s+=$2} END {print s}')"
 
 if [ "$failed" -ne 0 ]; then
