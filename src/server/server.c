@@ -215,7 +215,10 @@ int authkit_server_start(const struct authkit_config *cfg, authkit_ctx *ctx,
         return -1;
     }
     unsigned threads = (unsigned)(cfg->http_threads > 0 ? cfg->http_threads : cores());
-    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    /* poll(), not epoll: with epoll, MHD_quiesce_daemon (libmicrohttpd 0.9.75) races the
+     * workers to take the listening socket out of their epoll sets, and the loser aborts
+     * the process (docs/DECISIONS.md, "HTTP service"). */
+    unsigned flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     srv->daemon = MHD_start_daemon(
