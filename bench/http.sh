@@ -11,6 +11,7 @@
 # with the defaults. The environment may change them:
 #   AUTHKIT_HTTPBENCH_SECONDS=10      length of each measured wrk run
 #   AUTHKIT_HTTPBENCH_ROUNDS=2        rounds of (nginx, /me idle, /me under a login flood)
+#   AUTHKIT_HTTPBENCH_CONNECTIONS=64  wrk's connections for the GET loads (nginx and /me)
 #   AUTHKIT_HTTPBENCH_SESSIONS=100000 sessions bulk-inserted before the server starts
 #   AUTHKIT_HTTPBENCH_SERVE_ARGS=""   extra flags for `authkit serve` (default: none, so
 #                                     the defaults: cores-1 password workers (3 on
@@ -26,6 +27,9 @@ build=${1:?usage: bash bench/http.sh BUILD_DIR}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 seconds=${AUTHKIT_HTTPBENCH_SECONDS:-10}
 rounds=${AUTHKIT_HTTPBENCH_ROUNDS:-2}
+connections=${AUTHKIT_HTTPBENCH_CONNECTIONS:-64}
+# Room for every connection twice (client and server side) in each process started here.
+ulimit -Sn $((2 * connections + 1024)) 2>/dev/null || true
 sessions=${AUTHKIT_HTTPBENCH_SESSIONS:-100000}
 serve_args=${AUTHKIT_HTTPBENCH_SERVE_ARGS:-}
 keep=${AUTHKIT_HTTPBENCH_KEEP:-0}
@@ -183,7 +187,7 @@ wait_idle() {
   calc "$EPOCHREALTIME - $start" 1
 }
 
-# GET load: wrk -t2 -c64 for $seconds s on URL $2; the run is named $1; the processes
+# GET load: wrk -t2 -c$connections for $seconds s on URL $2; the run is named $1; the processes
 # PID... are the server under test. Sets `line` to the script's WRK line plus the
 # server's CPU use (cores, and microseconds per request) and how busy all CPUs were
 # during the run, and run_t0 and run_t1 to the start and end of the run (wall clock, us).
@@ -195,7 +199,7 @@ run_get() {
   c0=$(cpu_s "$@")
   t0=$EPOCHREALTIME
   run_t0=${t0/./}
-  wrk -t2 -c64 -d"${seconds}s" --timeout 10s --latency -H "Cookie: $cookie" \
+  wrk -t2 -c"$connections" -d"${seconds}s" --timeout 10s --latency -H "Cookie: $cookie" \
     -s "$here/http_me.lua" "$url" >"$out" 2>&1 || die "wrk ($name) failed: $(tail -n 3 "$out")"
   t1=$EPOCHREALTIME
   run_t1=${t1/./}
@@ -295,7 +299,7 @@ mkdir -p "$dir/nginx-tmp"
   echo "error_log $dir/nginx-error.log warn;"
   # Workers of a root master run as nobody, who cannot write the temp dir.
   if [ "$(id -u)" -eq 0 ]; then echo "user root;"; fi
-  echo "events { worker_connections 1024; }"
+  echo "events { worker_connections $((connections + 1024)); }"
   echo "http {"
   echo "    access_log off;"
   echo "    keepalive_requests 1000000;" # as libmicrohttpd: no reconnect every 1000 requests
@@ -459,6 +463,7 @@ runtime=$((SECONDS - started))
 echo "Runtime: $runtime s; load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 cat <<EOF
+RESULT connections=$connections
 RESULT nginx_rps=$nginx_rps
 RESULT me_rps_idle=$idle_rps
 RESULT ratio_me_over_nginx=$ratio_a
