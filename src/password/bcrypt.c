@@ -9,7 +9,6 @@
 #include "core/secret.h"
 
 #define BCRYPT_HASH_LEN     (AUTHKIT_HASH_SIZE - 1) /* 60 */
-#define BCRYPT_SETTING_LEN  29                      /* "$2b$NN$" and 22 salt characters */
 #define BCRYPT_SALT_BYTES   16
 #define BCRYPT_CHECKSUM_LEN (BCRYPT_HASH_LEN - BCRYPT_SETTING_LEN) /* 31 */
 

@@ -4,6 +4,9 @@
 
 #include "authkit/password.h"
 
+/* Length of a bcrypt setting: "$2b$NN$" and 22 salt characters. */
+#define BCRYPT_SETTING_LEN 29
+
 /* Runs the bcrypt primitive: crypt_rn(password, setting) with no password policy (bytes
  * past 72 are ignored by bcrypt itself; the password must not contain NUL). Writes the
  * 60-character result to `out`. AUTHKIT_OK, AUTHKIT_INVALID_HASH (a setting that is not
