@@ -87,7 +87,7 @@ check "bearer logout needs no CSRF token" "signed out" \
 # An operator declares ada's password compromised: the right password alone gets 403, a
 # new one (policy-checked) with it signs in, and from then on only the new one works.
 "$cli" --database "$db" user require-password-change ada >/dev/null
-post_login() { curl -s -o /dev/null -w '%{http_code}' -X POST -d "$1" "$base/login"; }
+post_login() { status -X POST -d "$1" "$base/login"; }
 old='"username":"ada","password":"correct horse"'
 new='"username":"ada","password":"battery staple 42"'
 change_required='{"error":"PASSWORD_CHANGE_REQUIRED","message":"Password change required: choose a new password"}'
